@@ -1,0 +1,157 @@
+"""The ``fcray`` command line: one sub-command per stage.
+
+Every sub-command takes ``--preset NAME`` (tiny | qwen3-0.6b), ``--config FILE`` (YAML layered on the
+preset) and any number of ``--set section.key=value``. Errors in configuration or data print one line
+naming what is wrong and where, and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from fcray.config import ConfigError, FcrayConfig, available_presets, config_to_dict, load_config
+from fcray.data.report import DataError
+
+# Stages that later work lands; until then they say so plainly instead of pretending.
+PLANNED = {
+    "sft": "SFT on Ray Train (TRL + PEFT LoRA), issue #4",
+    "grpo": "GRPO on Ray with vLLM rollout actors, issue #5",
+    "eval": "evaluation and BFCL, issue #6",
+    "report": "the A/B/C comparison report, issue #6",
+    "serve": "Ray Serve LLM with tool calling, issue #7",
+    "bench": "load testing and the vLLM settings sweep, issue #8",
+    "export": "merge and export of trained models, issue #4",
+}
+
+
+def _add_config_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--preset", default="tiny", help=f"configuration preset ({', '.join(available_presets())})")
+    parser.add_argument("--config", dest="config_file", help="YAML file layered on top of the preset")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override one field, e.g. --set sft.learning_rate=1e-4 (repeatable)")
+
+
+def _config(args: argparse.Namespace, extra: list[str] | None = None) -> FcrayConfig:
+    return load_config(args.preset, args.config_file, [*args.overrides, *(extra or [])])
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    print(yaml.safe_dump(config_to_dict(_config(args)), sort_keys=False), end="")
+    return 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from fcray.data.pipeline import build_dataset, format_summary
+
+    extra = []
+    if args.source:
+        extra.append(f"data.source={args.source}")
+    if args.path:
+        extra.append(f"data.path={args.path}")
+    if args.strict:
+        extra.append("data.strict=true")
+    config = _config(args, extra)
+    out = Path(args.out) if args.out else Path(config.workdir) / "data"
+    files = build_dataset(config.data, out)
+    print(format_summary(files))
+    if args.export:
+        _export(args.export, files.train, files.validation, config)
+    return 0
+
+
+def _export(kind: str, *paths_and_config) -> None:
+    from fcray.data.export import render_text, to_sharegpt
+    from fcray.data.io import load_examples
+
+    *paths, config = paths_and_config
+    tokenizer = None
+    if kind == "text":
+        from transformers import AutoTokenizer
+
+        from fcray.model.tiny import resolve_model_path
+
+        tokenizer = AutoTokenizer.from_pretrained(resolve_model_path(config.model.name_or_path, config.model.tiny))
+    for path in paths:
+        out = path.with_suffix(f".{kind}.jsonl")
+        with out.open("w") as f:
+            for example in load_examples(path):
+                record = (to_sharegpt(example) if kind == "sharegpt" else
+                          {"id": example["id"], "text": render_text(example, tokenizer, config.model.enable_thinking)})
+                f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        print(f"exported {kind}: {out}")
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    from fcray.model.tiny import ensure_tiny_model
+
+    config = _config(args)
+    if config.model.name_or_path != "tiny":
+        print(f"model.name_or_path is '{config.model.name_or_path}': nothing to build (loaded from the Hub or disk)")
+        return 0
+    print(ensure_tiny_model(config.model.tiny))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from fcray.demo import run_demo
+
+    return run_demo(_config(args))
+
+
+def _planned(stage: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        print(f"fcray {stage}: not implemented yet ({PLANNED[stage]})", file=sys.stderr)
+        return 3
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fcray", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("config", help="print the resolved configuration")
+    _add_config_args(p)
+    p.set_defaults(func=cmd_config)
+
+    p = sub.add_parser("data", help="build the canonical train/validation sets")
+    _add_config_args(p)
+    p.add_argument("--source", help="shortcut for --set data.source=... (synthetic, xlam, hermes, jsonl)")
+    p.add_argument("--path", help="shortcut for --set data.path=... (Hub id or local file)")
+    p.add_argument("--strict", action="store_true", help="fail on the first rejected row")
+    p.add_argument("--out", help="output folder (default: <workdir>/data)")
+    p.add_argument("--export", choices=["sharegpt", "text"], help="also export the splits in this format")
+    p.set_defaults(func=cmd_data)
+
+    p = sub.add_parser("model", help="build (once) the embedded tiny model and print its folder")
+    _add_config_args(p)
+    p.set_defaults(func=cmd_model)
+
+    p = sub.add_parser("demo", help="run the whole pipeline on the chosen preset (the main job)")
+    _add_config_args(p)
+    p.set_defaults(func=cmd_demo)
+
+    for stage, what in PLANNED.items():
+        p = sub.add_parser(stage, help=f"{what} (not implemented yet)")
+        _add_config_args(p)
+        p.set_defaults(func=_planned(stage))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ConfigError, DataError) as exc:
+        print(f"fcray {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

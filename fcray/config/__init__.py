@@ -1,0 +1,22 @@
+"""Typed configuration: dataclasses per stage, YAML presets, dotted overrides."""
+
+from fcray.config.loader import available_presets, config_to_dict, load_config
+from fcray.config.schema import (
+    AugmentConfig,
+    BenchConfig,
+    ConfigError,
+    DataConfig,
+    EvalConfig,
+    FcrayConfig,
+    GRPOConfig,
+    ModelConfig,
+    ServeConfig,
+    SFTConfig,
+    TinyModelConfig,
+)
+
+__all__ = [
+    "AugmentConfig", "BenchConfig", "ConfigError", "DataConfig", "EvalConfig", "FcrayConfig", "GRPOConfig",
+    "ModelConfig", "SFTConfig", "ServeConfig", "TinyModelConfig", "available_presets", "config_to_dict",
+    "load_config",
+]

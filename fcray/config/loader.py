@@ -1,0 +1,187 @@
+"""Load :class:`FcrayConfig` from a preset, an optional user YAML file and dotted overrides.
+
+Layering (later wins): dataclass defaults < preset ``fcray/config/presets/<name>.yaml`` < ``--config FILE``
+< ``--set a.b=value``. Every value is type-checked against the dataclass annotation; unknown keys and
+wrong types raise :class:`ConfigError` naming the dotted key and the file (or override) it came from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from fcray.config.schema import ConfigError, FcrayConfig
+
+PRESET_DIR = Path(__file__).parent / "presets"
+_FLOAT_LITERAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def available_presets() -> list[str]:
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+
+
+def load_config(
+    preset: str = "tiny",
+    config_file: str | Path | None = None,
+    overrides: typing.Sequence[str] = (),
+) -> FcrayConfig:
+    """Build the configuration for ``preset``, then ``config_file``, then ``overrides`` (``a.b=value``)."""
+    merged: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    preset_path = PRESET_DIR / f"{preset}.yaml"
+    if not preset_path.exists():
+        raise ConfigError(f"unknown preset '{preset}'; available presets: {', '.join(available_presets())}")
+    _merge(merged, origins, _read_yaml(preset_path), str(preset_path), "")
+    merged["preset"] = preset
+    if config_file is not None:
+        _merge(merged, origins, _read_yaml(Path(config_file)), str(config_file), "")
+    for item in overrides:
+        key, value = _parse_override(item)
+        nested: dict[str, Any] = {}
+        cursor = nested
+        parts = key.split(".")
+        for part in parts[:-1]:
+            cursor = cursor.setdefault(part, {})
+        cursor[parts[-1]] = value
+        _merge(merged, origins, nested, f"--set {item}", "")
+    return _build(FcrayConfig, merged, origins, "")
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """Plain-dict form of a config (for writing next to a run's outputs)."""
+    return dataclasses.asdict(config)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections, got {type(data).__name__}")
+    return data
+
+
+def _parse_override(item: str) -> tuple[str, Any]:
+    if "=" not in item:
+        raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. --set sft.learning_rate=1e-4")
+    key, raw = item.split("=", 1)
+    key = key.strip()
+    if not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"--set {item!r}: the key must be dotted names, e.g. sft.learning_rate")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw  # not YAML: keep it as a plain string
+    return key, value
+
+
+def _merge(dst: dict[str, Any], origins: dict[str, str], src: dict[str, Any], source: str, prefix: str) -> None:
+    for key, value in src.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and isinstance(dst.get(key), dict):
+            _merge(dst[key], origins, value, source, dotted + ".")
+        else:
+            dst[key] = value
+        origins[dotted] = source
+        if isinstance(value, dict):
+            for sub in _dotted_keys(value, dotted + "."):
+                origins[sub] = source
+
+
+def _dotted_keys(data: dict[str, Any], prefix: str) -> typing.Iterator[str]:
+    for key, value in data.items():
+        yield f"{prefix}{key}"
+        if isinstance(value, dict):
+            yield from _dotted_keys(value, f"{prefix}{key}.")
+
+
+def _where(origins: dict[str, str], dotted: str) -> str:
+    source = origins.get(dotted)
+    return f" (from {source})" if source else ""
+
+
+def _build(cls: type, data: Any, origins: dict[str, str], prefix: str) -> Any:
+    section = prefix.rstrip(".") or "the top level"
+    if not isinstance(data, dict):
+        raise ConfigError(f"{section}: expected a mapping, got {type(data).__name__}{_where(origins, prefix.rstrip('.'))}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), sorted(fields), n=1)
+            hint = f"; did you mean '{prefix}{close[0]}'?" if close else f"; valid keys: {', '.join(sorted(fields))}"
+            raise ConfigError(f"unknown key '{dotted}'{_where(origins, dotted)}{hint}")
+        kwargs[key] = _coerce(hints[key], value, dotted, origins)
+    try:
+        return cls(**kwargs)
+    except ConfigError as exc:
+        key = str(exc).split(":", 1)[0]
+        raise ConfigError(f"{exc}{_where(origins, key)}") from None
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _coerce(tp: Any, value: Any, dotted: str, origins: dict[str, str]) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    wrong = ConfigError(
+        f"{dotted}: expected {_type_name(tp)}, got {type(value).__name__} {value!r}{_where(origins, dotted)}"
+    )
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, origins, dotted + ".")
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        for option in (a for a in args if a is not type(None)):
+            try:
+                return _coerce(option, value, dotted, origins)
+            except ConfigError:
+                continue
+        raise wrong
+    if origin is typing.Literal:
+        if value in args:
+            return value
+        raise ConfigError(f"{dotted}: must be one of {', '.join(map(repr, args))}, got {value!r}{_where(origins, dotted)}")
+    if origin is list:
+        if not isinstance(value, list):
+            raise wrong
+        return [_coerce(args[0], item, f"{dotted}[{i}]", origins) for i, item in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise wrong
+        return {str(k): _coerce(args[1], v, f"{dotted}.{k}", origins) for k, v in value.items()}
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise wrong
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise wrong
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str) and _FLOAT_LITERAL.fullmatch(value.strip()):
+            return float(value)  # YAML 1.1 reads 1e-4 (no dot) as a string
+        raise wrong
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        raise wrong
+    raise ConfigError(f"{dotted}: unsupported config type {_type_name(tp)} (fcray bug)")

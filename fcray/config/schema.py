@@ -1,0 +1,201 @@
+"""Typed configuration for every fcray stage.
+
+One dataclass per stage, gathered in :class:`FcrayConfig`. Presets (``presets/*.yaml``) fill them;
+``--set section.key=value`` overrides single fields. Each ``__post_init__`` checks what the types
+cannot express and says what to change. Field comments are the documentation users read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+class ConfigError(ValueError):
+    """A configuration value is wrong. The message names the key (and file, when known)."""
+
+
+def _check(condition: bool, key: str, message: str) -> None:
+    if not condition:
+        raise ConfigError(f"{key}: {message}")
+
+
+@dataclass
+class AugmentConfig:
+    # Fractions are relative to the number of examples of the split being augmented.
+    irrelevance_ratio: float = 0.1   # the right tool removed; target = answer without a call
+    slot_filling_ratio: float = 0.1  # a required argument removed from the query; target = ask for it
+    multi_turn_ratio: float = 0.1    # call -> tool result -> answer, then a new query that needs a call
+    chat_ratio: float = 0.0          # general chat rows (no tools) to limit forgetting
+    chat_path: str | None = None     # canonical JSONL of chat rows; None = fcray's built-in small set
+    seed: int = 1234
+
+    def __post_init__(self) -> None:
+        for name in ("irrelevance_ratio", "slot_filling_ratio", "multi_turn_ratio", "chat_ratio"):
+            value = getattr(self, name)
+            _check(0.0 <= value <= 1.0, f"data.augment.{name}", f"must be within [0, 1], got {value}")
+
+
+@dataclass
+class DataConfig:
+    # Which loader reads the data: synthetic | xlam | hermes | jsonl (see fcray.data.sources).
+    source: str = "synthetic"
+    # Hub dataset id or local file/folder for xlam, hermes and jsonl; unused for synthetic.
+    path: str | None = None
+    num_examples: int = 2000        # synthetic: how many base examples to generate
+    max_rows: int | None = None     # read at most this many source rows (None = all)
+    seed: int = 42                  # generator and split seed
+    val_fraction: float = 0.1       # deterministic, query-grouped train/validation split
+    max_tools_per_example: int = 4  # synthetic: tools listed in a prompt (distractors included)
+    strict: bool = False            # any rejected row fails the load instead of being reported
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def __post_init__(self) -> None:
+        _check(0.0 < self.val_fraction < 1.0, "data.val_fraction", f"must be in (0, 1), got {self.val_fraction}")
+        _check(self.num_examples > 0, "data.num_examples", "must be positive")
+        _check(self.max_tools_per_example >= 1, "data.max_tools_per_example", "must be >= 1")
+        _check(self.max_rows is None or self.max_rows > 0, "data.max_rows", "must be positive or null")
+        if self.source != "synthetic":
+            _check(bool(self.path), "data.path", f"source '{self.source}' needs a path (Hub id or local file)")
+
+
+@dataclass
+class TinyModelConfig:
+    """Shape of the embedded Qwen3-architecture model (random init)."""
+
+    hidden_size: int = 256
+    num_hidden_layers: int = 4
+    num_attention_heads: int = 4
+    num_key_value_heads: int = 2
+    head_dim: int = 64            # vLLM's CPU attention backend needs head_dim >= 32
+    intermediate_size: int = 768
+    vocab_size: int = 4096        # byte-level BPE trained offline on generated data
+    max_position_embeddings: int = 4096
+    tokenizer_corpus_examples: int = 3000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check(self.head_dim >= 32, "model.tiny.head_dim", "vLLM's CPU backend needs head_dim >= 32")
+        _check(self.num_attention_heads % self.num_key_value_heads == 0, "model.tiny.num_key_value_heads",
+               "must divide num_attention_heads")
+        _check(self.vocab_size >= 512, "model.tiny.vocab_size", "must be >= 512 (256 bytes + special tokens + merges)")
+
+
+@dataclass
+class ModelConfig:
+    # "tiny" = the embedded default built offline; otherwise a Hub id (Qwen/Qwen3-0.6B) or a local folder.
+    name_or_path: str = "tiny"
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    enable_thinking: bool = False  # how prompts are rendered for training, rollouts, eval and serving
+    tiny: TinyModelConfig = field(default_factory=TinyModelConfig)
+
+
+@dataclass
+class SFTConfig:
+    use_lora: bool = True
+    lora_r: int = 32
+    lora_alpha: int = 64
+    lora_dropout: float = 0.05
+    lora_target_modules: str | list[str] = "all-linear"
+    learning_rate: float = 2e-4
+    lr_scheduler_type: str = "cosine"
+    warmup_ratio: float = 0.03
+    num_train_epochs: float = 3.0
+    max_steps: int = -1
+    per_device_train_batch_size: int = 2
+    gradient_accumulation_steps: int = 8
+    max_length: int = 2048
+    bf16: bool = False
+    assistant_only_loss: bool = True
+    logging_steps: int = 10
+    save_steps: int = 200
+    seed: int = 42
+    num_workers: int = 2
+    use_gpu: bool = False
+    cpus_per_worker: int = 1
+    storage_path: str | None = None   # local path or cloud URI; None = <workdir>/ray_results
+    num_to_keep: int = 2
+    max_failures: int = 3
+
+    def __post_init__(self) -> None:
+        _check(self.learning_rate > 0, "sft.learning_rate", "must be positive")
+        _check(self.num_workers >= 1, "sft.num_workers", "must be >= 1")
+        _check(self.per_device_train_batch_size >= 1, "sft.per_device_train_batch_size", "must be >= 1")
+        _check(0.0 <= self.lora_dropout < 1.0, "sft.lora_dropout", "must be in [0, 1)")
+        _check(self.max_length >= 64, "sft.max_length", "must be >= 64 tokens")
+
+
+@dataclass
+class GRPOConfig:
+    num_generations: int = 8
+    learning_rate: float = 1e-6
+    beta: float = 0.0
+    max_prompt_length: int = 2048
+    max_completion_length: int = 256
+    temperature: float = 0.7
+    top_p: float = 0.8
+    top_k: int = 20
+    max_steps: int = 200
+    per_device_train_batch_size: int = 8
+    num_workers: int = 2
+    num_rollout_actors: int = 2
+    use_gpu: bool = False
+    # Reward components and weights, named as in fcray.toolcall's reward registry.
+    reward_weights: dict[str, float] = field(
+        default_factory=lambda: {"parse": 0.25, "schema": 0.25, "execute": 0.25, "match": 0.25}
+    )
+    seed: int = 42
+    storage_path: str | None = None
+
+    def __post_init__(self) -> None:
+        _check(self.num_generations >= 2, "grpo.num_generations", "GRPO needs at least 2 completions per prompt")
+        _check(self.temperature > 0, "grpo.temperature", "must be > 0 (GRPO needs sampling)")
+        _check(all(w >= 0 for w in self.reward_weights.values()), "grpo.reward_weights", "weights must be >= 0")
+
+
+@dataclass
+class EvalConfig:
+    max_new_tokens: int = 256
+    temperature: float = 0.0
+    max_examples: int | None = None
+    bootstrap_samples: int = 1000
+    seed: int = 42
+
+
+@dataclass
+class ServeConfig:
+    max_num_seqs: int = 64
+    max_num_batched_tokens: int = 8192
+    max_model_len: int = 4096
+    tool_call_parser: str = "hermes"
+    min_replicas: int = 1
+    max_replicas: int = 1
+    port: int = 8000
+    kv_cache_memory_bytes: int | None = None  # required by vLLM's CPU backend; set by the tiny preset
+
+
+@dataclass
+class BenchConfig:
+    concurrency: list[int] = field(default_factory=lambda: [1, 2, 4, 8, 16, 32])
+    prompt_lengths: list[int] = field(default_factory=lambda: [256, 1024, 2048, 4096])
+    requests_per_cell: int = 64
+    max_seconds_per_cell: float = 120.0
+    warmup_requests: int = 4
+    slo_ttft_p95_ms: float = 2000.0
+
+    def __post_init__(self) -> None:
+        _check(all(c >= 1 for c in self.concurrency), "bench.concurrency", "levels must be >= 1")
+        _check(all(n >= 1 for n in self.prompt_lengths), "bench.prompt_lengths", "lengths must be >= 1")
+
+
+@dataclass
+class FcrayConfig:
+    preset: str = "tiny"
+    workdir: str = "fcray_runs"   # where stages write their outputs (relative to the current folder)
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    sft: SFTConfig = field(default_factory=SFTConfig)
+    grpo: GRPOConfig = field(default_factory=GRPOConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
+    bench: BenchConfig = field(default_factory=BenchConfig)

@@ -1,0 +1,216 @@
+"""Augmentations that teach what plain call data does not: when *not* to call, when to ask, and how to
+continue after a tool result. Each is a pure function of an example (and a seeded RNG); the same code
+augments synthetic and xlam data.
+
+* irrelevance: the called tool(s) removed from ``tools``; the reference answers without a call.
+* slot filling: a required argument removed from the query; the reference asks for it.
+* multi-turn: call -> tool result -> answer, then a second query whose call is the reference.
+* chat: general rows without tools (built-in or from ``augment.chat_path``), to limit forgetting.
+
+Augmented examples are added to the split their source example is in (augmentation runs after the
+split), so no query crosses from train to validation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+from typing import Any
+
+from fcray.config import AugmentConfig
+from fcray.data.replies import ask_reply, no_call_reply
+from fcray.data.schema import prompt_messages, reference_message
+
+_SPACES = re.compile(r"\s{2,}")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([?.!,;])")
+
+
+def _calls(example: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"name": c["function"]["name"], "arguments": c["function"]["arguments"]}
+            for c in reference_message(example).get("tool_calls") or []]
+
+
+def _is_call(example: dict[str, Any]) -> bool:
+    return example["ground_truth"]["kind"] == "call"
+
+
+def _replace_last_user(messages: list[dict[str, Any]], content: str) -> list[dict[str, Any]]:
+    messages = [dict(m) for m in messages]
+    for message in reversed(messages):
+        if message["role"] == "user":
+            message["content"] = content
+            return messages
+    raise ValueError("no user turn")
+
+
+def _derived(example: dict[str, Any], suffix: str, category: str, messages: list[dict[str, Any]],
+             ground_truth: dict[str, Any], tools: list[dict[str, Any]] | None = None, **meta: Any) -> dict[str, Any]:
+    base_meta = {k: v for k, v in example.get("meta", {}).items() if k != "spans"}  # spans no longer match
+    return {
+        "id": f"{example['id']}-{suffix}",
+        "source": example["source"],
+        "category": category,
+        "messages": messages,
+        "tools": example["tools"] if tools is None else tools,
+        "ground_truth": ground_truth,
+        "meta": {**base_meta, "augmented": suffix, "from": example["id"], **meta},
+    }
+
+
+def make_irrelevance(example: dict[str, Any], tool_pool: list[dict[str, Any]],
+                     rng: random.Random) -> dict[str, Any] | None:
+    """Remove every called tool; keep (or add) other tools so the model must decline among real options."""
+    if not _is_call(example):
+        return None
+    called = {c["name"] for c in example["ground_truth"]["calls"]}
+    remaining = [t for t in example["tools"] if t["function"]["name"] not in called]
+    if not remaining:
+        candidates = [t for t in tool_pool if t["function"]["name"] not in called]
+        if not candidates:
+            return None
+        remaining = rng.sample(candidates, min(len(candidates), rng.randint(1, 2)))
+    reply = {"role": "assistant", "content": no_call_reply(example["id"])}
+    return _derived(example, "irr", "irrelevance", prompt_messages(example) + [reply], {"kind": "no_call"},
+                    tools=remaining)
+
+
+def _remove_span(query: str, span: str) -> str | None:
+    if not span or span not in query:
+        return None
+    text = _SPACE_BEFORE_PUNCT.sub(r"\1", _SPACES.sub(" ", query.replace(span, "", 1))).strip()
+    return text or None
+
+
+def make_slot_filling(example: dict[str, Any], rng: random.Random) -> dict[str, Any] | None:
+    """Drop one required argument from a single-call query; the reference asks for it.
+
+    Uses the generator's exact spans (``meta.spans``) when present; otherwise the argument's value must
+    appear verbatim in the query and is replaced by a generic phrase ("a city").
+    """
+    if not _is_call(example) or len(example["ground_truth"]["calls"]) != 1:
+        return None
+    call = _calls(example)[0]
+    schema = next(t["function"]["parameters"] for t in example["tools"] if t["function"]["name"] == call["name"])
+    required = [p for p in schema.get("required", []) if p in call["arguments"]]
+    rng.shuffle(required)
+    query = prompt_messages(example)[-1].get("content") or ""
+    if prompt_messages(example)[-1]["role"] != "user":
+        return None
+    spans = (example.get("meta", {}).get("spans") or [{}])[0]
+    for param in required:
+        if param in spans:
+            new_query = _remove_span(query, spans[param])
+        else:
+            value = call["arguments"][param]
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)) or str(value) not in query:
+                continue
+            new_query = query.replace(str(value), f"a {param.replace('_', ' ')}", 1)
+        if not new_query or new_query == query:
+            continue
+        reply = {"role": "assistant", "content": ask_reply(example["id"], [param], call["name"])}
+        messages = _replace_last_user(prompt_messages(example), new_query) + [reply]
+        return _derived(example, "ask", "slot_filling", messages, {"kind": "ask", "missing": [param]})
+    return None
+
+
+def tool_result_for(call: dict[str, Any]) -> dict[str, Any]:
+    """A deterministic stand-in result for ``call`` (the stub executor of fcray.toolcall uses the same)."""
+    canonical = json.dumps({"name": call["name"], "arguments": call["arguments"]}, sort_keys=True)
+    return {"status": "ok", "function": call["name"], "result_id": hashlib.sha256(canonical.encode()).hexdigest()[:8]}
+
+
+def make_multi_turn(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any] | None:
+    """``first``'s call, its tool results and an answer, then ``second``'s query and reference call."""
+    if not (_is_call(first) and _is_call(second)) or first["id"] == second["id"]:
+        return None
+    if prompt_messages(second)[-1]["role"] != "user":
+        return None
+    tools = list(first["tools"])
+    by_name = {t["function"]["name"]: t for t in tools}
+    for tool in second["tools"]:
+        existing = by_name.get(tool["function"]["name"])
+        if existing is None:
+            tools.append(tool)
+        elif existing != tool:
+            return None  # same name, different schema: the conversation would be contradictory
+    calls = _calls(first)
+    results = [tool_result_for(c) for c in calls]
+    history = prompt_messages(first) + [reference_message(first)]
+    history += [{"role": "tool", "content": json.dumps(r)} for r in results]
+    summary = "; ".join(f"{c['name']} returned {json.dumps(r)}" for c, r in zip(calls, results))
+    history.append({"role": "assistant", "content": f"Done. {summary}."})
+    history.append(prompt_messages(second)[-1])
+    example = _derived(first, "mt", "multi_turn", history + [reference_message(second)], second["ground_truth"],
+                       tools=tools, second=second["id"])
+    example["id"] = f"{first['id']}+{second['id']}-mt"
+    return example
+
+
+_CAPITALS = {"France": "Paris", "Japan": "Tokyo", "Kenya": "Nairobi", "Peru": "Lima", "Norway": "Oslo",
+             "Egypt": "Cairo", "Portugal": "Lisbon", "Austria": "Vienna", "Greece": "Athens", "Chile": "Santiago"}
+
+
+def builtin_chat_rows(count: int, rng: random.Random, prefix: str) -> list[dict[str, Any]]:
+    """Small general-chat rows (arithmetic, capitals, greetings) with no tools."""
+    rows = []
+    for index in range(count):
+        kind = rng.randrange(3)
+        if kind == 0:
+            a, b = rng.randint(2, 99), rng.randint(2, 99)
+            question, answer = f"What is {a} plus {b}?", f"{a} plus {b} is {a + b}."
+        elif kind == 1:
+            country = rng.choice(sorted(_CAPITALS))
+            question, answer = f"What is the capital of {country}?", f"The capital of {country} is {_CAPITALS[country]}."
+        else:
+            question, answer = rng.choice([("Hi!", "Hello! How can I help you today?"),
+                                           ("Thanks a lot.", "You're welcome!"),
+                                           ("Who are you?", "I'm an assistant that can call tools to help you.")])
+        rows.append({
+            "id": f"{prefix}-chat-{index:05d}", "source": "chat", "category": "chat",
+            "messages": [{"role": "user", "content": question}, {"role": "assistant", "content": answer}],
+            "tools": [], "ground_truth": {"kind": "no_call"}, "meta": {"augmented": "chat"},
+        })
+    return rows
+
+
+def augment_split(examples: list[dict[str, Any]], config: AugmentConfig, split: str,
+                  chat_rows: list[dict[str, Any]] | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Augment one split. Returns the new examples (only the added ones) and, per augmentation, how many
+    were requested, how many candidates existed and how many were made — a shortfall is reported, never
+    hidden."""
+    rng = random.Random(f"{config.seed}:{split}")
+    n = len(examples)
+    tool_pool = list({t["function"]["name"]: t for e in examples for t in e["tools"]}.values())
+    tool_pool.sort(key=lambda t: t["function"]["name"])
+    added: list[dict[str, Any]] = []
+    stats: dict[str, Any] = {}
+
+    def run(name: str, ratio: float, make) -> None:
+        requested = round(ratio * n)
+        order = list(range(n))
+        rng.shuffle(order)
+        made = 0
+        for index in order:
+            if made >= requested:
+                break
+            new = make(examples[index])
+            if new is not None:
+                added.append(new)
+                made += 1
+        stats[name] = {"requested": requested, "made": made}
+
+    run("irrelevance", config.irrelevance_ratio, lambda e: make_irrelevance(e, tool_pool, rng))
+    run("slot_filling", config.slot_filling_ratio, lambda e: make_slot_filling(e, rng))
+    calls = [e for e in examples if _is_call(e)]
+    run("multi_turn", config.multi_turn_ratio,
+        lambda e: make_multi_turn(e, rng.choice(calls)) if calls else None)
+    requested_chat = round(config.chat_ratio * n)
+    if chat_rows is None:
+        chat = builtin_chat_rows(requested_chat, rng, f"{split}")
+    else:
+        chat = rng.sample(chat_rows, min(requested_chat, len(chat_rows)))
+    added.extend(chat)
+    stats["chat"] = {"requested": requested_chat, "made": len(chat)}
+    return added, stats

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import pytest
+
+from fcray.config import ConfigError, available_presets, load_config
+
+
+def test_presets_ship_and_load():
+    assert {"tiny", "qwen3-0.6b"} <= set(available_presets())
+    tiny = load_config("tiny")
+    assert tiny.preset == "tiny" and tiny.model.name_or_path == "tiny" and tiny.data.source == "synthetic"
+    real = load_config("qwen3-0.6b")
+    # The reference recipe.
+    assert (real.sft.lora_r, real.sft.lora_alpha, real.sft.lora_dropout) == (32, 64, 0.05)
+    assert real.sft.lora_target_modules == "all-linear"
+    assert (real.sft.learning_rate, real.sft.lr_scheduler_type, real.sft.num_train_epochs) == (2e-4, "cosine", 3.0)
+    assert (real.sft.per_device_train_batch_size, real.sft.gradient_accumulation_steps) == (2, 8)
+    assert real.sft.bf16 and 2048 <= real.sft.max_length <= 4096
+    assert real.model.name_or_path == "Qwen/Qwen3-0.6B" and real.data.path == "Salesforce/xlam-function-calling-60k"
+
+
+@pytest.mark.parametrize(
+    ("override", "attr", "expected"),
+    [
+        ("sft.learning_rate=1e-4", ("sft", "learning_rate"), 1e-4),  # YAML 1.1 reads 1e-4 as a string
+        ("sft.learning_rate=3", ("sft", "learning_rate"), 3.0),  # int accepted for float
+        ("sft.num_workers=4", ("sft", "num_workers"), 4),
+        ("sft.use_lora=true", ("sft", "use_lora"), True),
+        ("bench.concurrency=[1, 8]", ("bench", "concurrency"), [1, 8]),
+        ("data.augment.chat_ratio=0.2", ("data", "augment", "chat_ratio"), 0.2),
+        ("sft.lora_target_modules=[q_proj, v_proj]", ("sft", "lora_target_modules"), ["q_proj", "v_proj"]),
+        ("grpo.reward_weights={parse: 1, match: 2}", ("grpo", "reward_weights"), {"parse": 1.0, "match": 2.0}),
+        ("sft.storage_path=s3://bucket/runs", ("sft", "storage_path"), "s3://bucket/runs"),
+    ],
+)
+def test_dotted_overrides(override, attr, expected):
+    value = load_config("tiny", overrides=[override])
+    for name in attr:
+        value = getattr(value, name)
+    assert value == expected
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["sft.lerning_rate=1"], "unknown key 'sft.lerning_rate' (from --set sft.lerning_rate=1); did you mean 'sft.learning_rate'"),
+        (["nosuch.key=1"], "unknown key 'nosuch'"),
+        (["sft.num_workers=two"], "sft.num_workers: expected int, got str 'two'"),
+        (["sft.use_lora=1"], "sft.use_lora: expected bool"),
+        (["model.dtype=fp8"], "model.dtype: must be one of 'float32', 'bfloat16', 'float16'"),
+        (["data.val_fraction=1.5"], "data.val_fraction: must be in (0, 1), got 1.5 (from --set data.val_fraction=1.5)"),
+        (["model.tiny.head_dim=16"], "model.tiny.head_dim: vLLM's CPU backend needs head_dim >= 32"),
+        (["data.source=xlam", "data.path=null"], "data.path: source 'xlam' needs a path"),
+        (["grpo.num_generations=1"], "grpo.num_generations: GRPO needs at least 2"),
+        (["justakey"], "expected KEY=VALUE"),
+        (["sft=3"], "sft: expected a mapping"),
+    ],
+)
+def test_bad_overrides_name_the_key(overrides, message):
+    with pytest.raises(ConfigError) as info:
+        load_config("tiny", overrides=overrides)
+    assert message in str(info.value)
+
+
+def test_config_file_layers_on_preset_and_errors_name_the_file(tmp_path):
+    good = tmp_path / "mine.yaml"
+    good.write_text("sft:\n  learning_rate: 5.0e-4\n")
+    config = load_config("tiny", config_file=good, overrides=["sft.learning_rate=6e-4"])
+    assert config.sft.learning_rate == 6e-4  # --set wins over the file
+    assert load_config("tiny", config_file=good).sft.learning_rate == 5e-4
+    assert load_config("tiny", config_file=good).sft.num_workers == load_config("tiny").sft.num_workers
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sft:\n  warmup_ratio: lots\n")
+    with pytest.raises(ConfigError, match=rf"sft.warmup_ratio: expected float, got str 'lots' \(from {bad}\)"):
+        load_config("tiny", config_file=bad)
+    (tmp_path / "list.yaml").write_text("- 1\n")
+    with pytest.raises(ConfigError, match="top level must be a mapping"):
+        load_config("tiny", config_file=tmp_path / "list.yaml")
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_config("tiny", config_file=tmp_path / "missing.yaml")
+
+
+def test_unknown_preset_lists_the_available_ones():
+    with pytest.raises(ConfigError, match="unknown preset 'huge'; available presets: .*tiny"):
+        load_config("huge")

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from fcray.config import AugmentConfig
+from fcray.data.augment import (
+    augment_split,
+    builtin_chat_rows,
+    make_irrelevance,
+    make_multi_turn,
+    make_slot_filling,
+    tool_result_for,
+)
+from fcray.data.schema import last_user_query, validate_example
+
+
+def _single(examples):
+    return next(e for e in examples if e["category"] in ("single", "multiple"))
+
+
+def test_irrelevance_removes_every_called_tool(synthetic_examples):
+    pool = [t for e in synthetic_examples for t in e["tools"]]
+    for example in synthetic_examples[:50]:
+        new = make_irrelevance(example, pool, random.Random(0))
+        validate_example(new)
+        called = {c["name"] for c in example["ground_truth"]["calls"]}
+        assert new["tools"] and not called & {t["function"]["name"] for t in new["tools"]}
+        assert new["ground_truth"] == {"kind": "no_call"} and new["category"] == "irrelevance"
+        assert "tool_calls" not in new["messages"][-1] and new["messages"][-1]["content"]
+        assert last_user_query(new) == last_user_query(example) and new["id"] == example["id"] + "-irr"
+
+
+def test_slot_filling_removes_a_required_argument_from_the_query(synthetic_examples):
+    made = 0
+    for example in synthetic_examples:
+        new = make_slot_filling(example, random.Random(1))
+        if new is None:
+            continue
+        made += 1
+        validate_example(new)
+        (missing,) = new["ground_truth"]["missing"]
+        call = example["messages"][-1]["tool_calls"][0]["function"]
+        span = example["meta"]["spans"][0][missing]
+        assert span in last_user_query(example) and span not in last_user_query(new)
+        schema = next(t["function"]["parameters"] for t in example["tools"] if t["function"]["name"] == call["name"])
+        assert missing in schema["required"]
+        assert missing.replace("_", " ") in new["messages"][-1]["content"]
+        assert new["category"] == "slot_filling" and "spans" not in new["meta"]
+    assert made > 100
+
+
+def test_slot_filling_without_spans_replaces_the_verbatim_value():
+    example = {
+        "id": "x-1", "source": "xlam", "category": "single",
+        "messages": [{"role": "user", "content": "What's the weather in Paris?"},
+                     {"role": "assistant", "content": "", "tool_calls": [
+                         {"type": "function", "function": {"name": "w", "arguments": {"city": "Paris"}}}]}],
+        "tools": [{"type": "function", "function": {"name": "w", "description": "", "parameters": {
+            "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}],
+        "ground_truth": {"kind": "call", "calls": [{"name": "w", "arguments": {"city": ["Paris"]}}]},
+    }
+    new = make_slot_filling(example, random.Random(0))
+    assert last_user_query(new) == "What's the weather in a city?"
+    assert new["ground_truth"] == {"kind": "ask", "missing": ["city"]}
+    example["messages"][0]["content"] = "What's the weather there?"  # value not stated: not applicable
+    assert make_slot_filling(example, random.Random(0)) is None
+
+
+def test_multi_turn_has_call_result_answer_then_a_new_call(synthetic_examples):
+    first, second = synthetic_examples[0], synthetic_examples[1]
+    new = make_multi_turn(first, second)
+    validate_example(new)
+    roles = [m["role"] for m in new["messages"]]
+    n_calls = len(first["ground_truth"]["calls"])
+    assert roles == ["user", "assistant"] + ["tool"] * n_calls + ["assistant", "user", "assistant"]
+    assert new["ground_truth"] == second["ground_truth"] and new["category"] == "multi_turn"
+    assert new["messages"][-1] == second["messages"][-1]
+    assert {t["function"]["name"] for t in first["tools"] + second["tools"]} == {t["function"]["name"] for t in new["tools"]}
+    call = first["messages"][1]["tool_calls"][0]["function"]
+    assert tool_result_for(call) == tool_result_for(dict(call))  # deterministic
+    assert make_multi_turn(first, first) is None
+
+
+def test_augment_split_reports_requested_and_made(synthetic_examples):
+    config = AugmentConfig(irrelevance_ratio=0.1, slot_filling_ratio=0.2, multi_turn_ratio=0.1, chat_ratio=0.05)
+    added, stats = augment_split(synthetic_examples, config, "train")
+    assert stats["irrelevance"] == {"requested": 30, "made": 30}
+    assert stats["slot_filling"] == {"requested": 60, "made": 60}
+    assert stats["multi_turn"] == {"requested": 30, "made": 30}
+    assert stats["chat"] == {"requested": 15, "made": 15}
+    assert len(added) == 135 and len({e["id"] for e in added}) == 135
+    for example in added:
+        validate_example(example)
+    again, _ = augment_split(synthetic_examples, config, "train")
+    assert again == added  # seeded
+
+
+def test_augmentation_shortfall_is_reported_not_hidden(synthetic_examples):
+    no_calls = builtin_chat_rows(10, random.Random(0), "t")
+    _, stats = augment_split(no_calls, AugmentConfig(irrelevance_ratio=0.5), "train")
+    assert stats["irrelevance"] == {"requested": 5, "made": 0}
+
+
+@pytest.mark.parametrize("ratio", [-0.1, 1.5])
+def test_ratios_are_validated(ratio):
+    from fcray.config import ConfigError
+
+    with pytest.raises(ConfigError, match="data.augment.irrelevance_ratio: must be within"):
+        AugmentConfig(irrelevance_ratio=ratio)

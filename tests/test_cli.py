@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from fcray.cli import PLANNED, main
+
+
+def test_config_prints_resolved_yaml(capsys):
+    assert main(["config", "--preset", "qwen3-0.6b", "--set", "sft.lora_r=16"]) == 0
+    config = yaml.safe_load(capsys.readouterr().out)
+    assert config["sft"]["lora_r"] == 16 and config["preset"] == "qwen3-0.6b"
+
+
+def test_config_errors_exit_2_with_the_key(capsys):
+    assert main(["config", "--set", "sft.lr=1"]) == 2
+    assert "fcray config: error: unknown key 'sft.lr'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("stage", sorted(PLANNED))
+def test_planned_stages_say_so(stage, capsys):
+    assert main([stage]) == 3
+    assert f"fcray {stage}: not implemented yet" in capsys.readouterr().err
