@@ -67,7 +67,8 @@ def make_irrelevance(example: dict[str, Any], tool_pool: list[dict[str, Any]],
     called = {c["name"] for c in example["ground_truth"]["calls"]}
     remaining = [t for t in example["tools"] if t["function"]["name"] not in called]
     if not remaining:
-        candidates = [t for t in tool_pool if t["function"]["name"] not in called]
+        unique = {t["function"]["name"]: t for t in tool_pool}  # a pool may list a tool more than once
+        candidates = [t for name, t in sorted(unique.items()) if name not in called]
         if not candidates:
             return None
         remaining = rng.sample(candidates, min(len(candidates), rng.randint(1, 2)))

@@ -157,4 +157,4 @@ def test_canonical_jsonl_roundtrip_and_rejections(tmp_path, synthetic_examples):
     assert examples == synthetic_examples[:5]
     assert report.kept == 5 and report.rejected == 2
     assert report.rejections[0].reason.startswith("duplicate id 'synthetic-000000'")
-    assert "not a canonical example: messages: [] should be non-empty" in report.rejections[1].reason
+    assert "not a canonical example: messages: [] is too short" in report.rejections[1].reason

@@ -130,6 +130,20 @@ def _hub_rows(dataset_id: str) -> Iterator[Row]:
         yield f"hub:{dataset_id}#{index}", row
 
 
+def convert_rows(config: DataConfig, report: LoadReport,
+                 convert: Callable[[Any, str], dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Read ``config.path`` and convert each row; a row ``convert`` rejects (``ValueError``) is reported
+    with its location and reason, the rest are yielded."""
+    for location, row in read_rows(config.path, report, config.max_rows):
+        try:
+            example = convert(row, location)
+        except ValueError as exc:
+            report.reject(location, str(exc))
+            continue
+        report.converted += 1
+        yield example
+
+
 def parse_json_field(value: Any, field: str) -> Any:
     """xlam stores ``tools`` and ``answers`` as JSON strings; accept already-parsed values too."""
     if isinstance(value, str):

@@ -28,7 +28,7 @@ from fcray.data.schema import (
     ground_truth_for,
     validate_example,
 )
-from fcray.data.sources import read_rows, register_source
+from fcray.data.sources import convert_rows, register_source
 
 _TOOLS = re.compile(r"<tools>(.*?)</tools>", re.DOTALL)
 _TOOL_CALL = re.compile(r"<tool_call>(.*?)</tool_call>", re.DOTALL)
@@ -112,9 +112,11 @@ def convert_hermes_record(row: Any, location: str, source: str = "hermes") -> di
             raise ValueError(f"turn #{index} has unknown role '{turn['from']}'")
         value = str(turn["value"])
         if role == "system":
-            block = _TOOLS.search(value)
-            if block and tools is None:
-                tools = parse_tools(block.group(1))
+            # The prompt's prose says "within <tools> </tools> XML tags" before the real block: use the
+            # last non-empty one.
+            blocks = [b for b in _TOOLS.findall(value) if b.strip()]
+            if blocks and tools is None:
+                tools = parse_tools(blocks[-1])
             continue  # see the module docstring
         if role == "assistant":
             content, calls = parse_calls(value)
@@ -154,11 +156,4 @@ class HermesSource:
     name = "hermes"
 
     def load(self, config: DataConfig, report: LoadReport) -> Iterator[dict[str, Any]]:
-        for location, row in read_rows(config.path, report, config.max_rows):
-            try:
-                example = convert_hermes_record(row, location)
-            except ValueError as exc:
-                report.reject(location, str(exc))
-                continue
-            report.converted += 1
-            yield example
+        return convert_rows(config, report, convert_hermes_record)

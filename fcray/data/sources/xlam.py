@@ -21,7 +21,7 @@ from fcray.data.schema import (
     ground_truth_for,
     validate_example,
 )
-from fcray.data.sources import parse_json_field, read_rows, register_source
+from fcray.data.sources import convert_rows, parse_json_field, register_source
 from fcray.data.xlam_types import TypeConversionError, convert_parameters
 
 
@@ -89,11 +89,4 @@ class XlamSource:
     name = "xlam"
 
     def load(self, config: DataConfig, report: LoadReport) -> Iterator[dict[str, Any]]:
-        for location, row in read_rows(config.path, report, config.max_rows):
-            try:
-                example = convert_xlam_record(row, location)
-            except ValueError as exc:
-                report.reject(location, str(exc))
-                continue
-            report.converted += 1
-            yield example
+        return convert_rows(config, report, convert_xlam_record)

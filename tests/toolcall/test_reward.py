@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fcray.data.io import encode_row
+from fcray.toolcall.reward import (
+    COMPONENTS,
+    composite,
+    get_reward,
+    judge,
+    make_trl_reward,
+    trl_reward_funcs,
+)
+
+TOOLS = [{"type": "function", "function": {"name": "get_weather", "description": "", "parameters": {
+    "type": "object", "properties": {"city": {"type": "string"}, "unit": {"type": "string", "enum": ["c", "f"]}},
+    "required": ["city"]}}},
+         {"type": "function", "function": {"name": "get_time", "description": "", "parameters": {
+             "type": "object", "properties": {"zone": {"type": "string"}}, "required": ["zone"]}}}]
+
+
+def example(truth, query="Weather in Oslo, in c?"):
+    return {"id": "e", "source": "t", "category": "single", "tools": TOOLS, "ground_truth": truth,
+            "messages": [{"role": "user", "content": query}, {"role": "assistant", "content": ""}]}
+
+
+CALL_EX = example({"kind": "call", "calls": [{"name": "get_weather", "arguments": {"city": ["Oslo"], "unit": ["c", ""]}}]})
+NO_CALL_EX = example({"kind": "no_call"}, "Tell me a joke")
+ASK_EX = example({"kind": "ask", "missing": ["city"]}, "What's the weather?")
+
+
+def tc(name, args):
+    return f"<tool_call>\n{json.dumps({'name': name, 'arguments': args})}\n</tool_call>"
+
+
+# (completion, example, expected component values)
+CASES = [
+    (tc("get_weather", {"city": "Oslo", "unit": "c"}), CALL_EX,
+     {"parse": 1, "schema": 1, "execute": 1, "match": 1, "args_f1": 1, "no_call_penalty": 0, "ask_penalty": 0}),
+    (tc("get_weather", {"city": "Rome"}), CALL_EX, {"parse": 1, "schema": 1, "execute": 1, "match": 0}),
+    (tc("get_weather", {"city": "Oslo", "unit": "k"}), CALL_EX, {"parse": 1, "schema": 0, "execute": 0, "match": 0}),
+    (tc("get_weather", {"city": "Oslo"}) + "\n" + tc("get_weather", {"town": "x"}), CALL_EX,
+     {"parse": 1, "schema": 0.5, "execute": 0.5, "match": 0}),
+    (tc("get_time", {"zone": "UTC"}), CALL_EX, {"parse": 1, "schema": 1, "execute": 1, "match": 0, "args_f1": 0}),
+    ("<tool_call>\n{oops}\n</tool_call>", CALL_EX, {"parse": 0, "schema": 0, "execute": 0, "match": 0, "args_f1": 0}),
+    ("It is sunny.", CALL_EX, {"parse": 0, "schema": 0, "execute": 0, "match": 0}),
+    ("Sorry, I can't help with jokes.", NO_CALL_EX,
+     {"parse": 1, "schema": 1, "execute": 1, "match": 1, "args_f1": 1, "no_call_penalty": 0}),
+    (tc("get_time", {"zone": "UTC"}), NO_CALL_EX,
+     {"parse": 0, "schema": 0, "execute": 0, "match": 0, "args_f1": 0, "no_call_penalty": -1}),
+    ("<tool_call>\nbroken", NO_CALL_EX, {"parse": 0, "match": 0, "no_call_penalty": 0}),
+    ("Which city do you mean?", ASK_EX, {"parse": 1, "match": 1, "ask_penalty": 0}),
+    ("It is sunny everywhere.", ASK_EX, {"parse": 1, "match": 0, "ask_penalty": -1}),
+    (tc("get_weather", {"city": "Oslo"}), ASK_EX, {"parse": 0, "match": 0, "ask_penalty": -1}),
+]
+
+
+@pytest.mark.parametrize(("completion", "ex", "expected"), CASES)
+def test_components_table(completion, ex, expected):
+    for name, value in expected.items():
+        score = COMPONENTS[name](completion, ex)
+        assert score.value == pytest.approx(value), (name, score)
+    judgement = judge(completion, ex)
+    for name, value in expected.items():
+        assert judgement.scores[name].value == pytest.approx(value), name  # judge == the components
+
+
+def test_composite_uses_weights():
+    bad_enum = tc("get_weather", {"city": "Oslo", "unit": "k"})
+    assert composite(bad_enum, CALL_EX) == pytest.approx(0.25)  # only parse passes
+    assert composite(bad_enum, CALL_EX, {"parse": 1.0, "match": 3.0}) == pytest.approx(1.0)
+    assert composite(tc("get_time", {"zone": "UTC"}), NO_CALL_EX, {"match": 1.0, "no_call_penalty": 0.5}) == -0.5
+
+
+def test_judge_breakdown_is_loggable():
+    out = judge(tc("get_weather", {"city": "Oslo"}), CALL_EX).to_dict()
+    json.dumps(out)
+    assert out["reward"] == 1.0 and out["parse_status"] == "ok" and out["calls"][0]["name"] == "get_weather"
+    assert out["args_f1"] == 1.0 and out["name_correct"] is True
+    failed = judge("It is sunny.", CALL_EX).to_dict()
+    assert failed["reasons"]["parse"] == "no_call"
+
+
+def test_trl_adapters_read_canonical_columns():
+    rows = [encode_row(e) for e in (CALL_EX, NO_CALL_EX)]
+    columns = {k: [r[k] for r in rows] for k in rows[0]}
+    completions = [tc("get_weather", {"city": "Oslo"}), "No tool fits."]
+    reward = make_trl_reward("composite")
+    assert reward(["p1", "p2"], completions, **columns) == [1.0, 1.0]
+    # TRL's conversational format: each completion is a list of messages.
+    conversational = [[{"role": "assistant", "content": c}] for c in completions]
+    assert get_reward("match")(["p1", "p2"], conversational, **columns) == [1.0, 1.0]
+    funcs, weights = trl_reward_funcs({"parse": 0.25, "match": 0.75})
+    assert [f.__name__ for f in funcs] == ["fcray_parse", "fcray_match"] and weights == [0.25, 0.75]
+    with pytest.raises(KeyError, match="needs the dataset column 'ground_truth'"):
+        reward(["p"], ["x"], tools=columns["tools"])
+
+
+def test_unknown_reward_names_are_errors():
+    with pytest.raises(KeyError, match="unknown reward 'fromat'"):
+        get_reward("fromat")
+    with pytest.raises(KeyError, match=r"unknown reward component\(s\) \['fromat'\]"):
+        make_trl_reward("composite", {"fromat": 1.0})
