@@ -42,6 +42,8 @@ class DataConfig:
     source: str = "synthetic"
     # Hub dataset id or local file/folder for xlam, hermes and jsonl; unused for synthetic.
     path: str | None = None
+    hub_subset: str | None = None   # Hub dataset configuration, e.g. func_calling_singleturn (hermes)
+    hub_split: str = "train"
     num_examples: int = 2000        # synthetic: how many base examples to generate
     max_rows: int | None = None     # read at most this many source rows (None = all)
     seed: int = 42                  # generator and split seed

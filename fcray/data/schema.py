@@ -21,7 +21,9 @@ An example is a plain JSON-ready dict::
     {"kind": "ask", "missing": ["city"]}         # slot filling: ask the user for these arguments
 
 Call arguments map each parameter to its list of acceptable values, as BFCL's possible answers do; the
-empty string ``""`` in that list means the parameter may be omitted. Several calls are matched
+empty string ``""`` in that list means the parameter may be omitted. As in BFCL, an acceptable value
+that is an object maps each of its keys to a list of acceptable values too
+(``{"address": [{"street": ["12 Main St"], "zip": ["10001"]}]}``), also inside a list of objects. Several calls are matched
 order-insensitively (parallel calls). Assistant ``tool_calls`` keep ``arguments`` as JSON objects (dicts),
 which is what Qwen3's chat template renders.
 """
@@ -216,13 +218,13 @@ def ground_truth_for(calls: list[dict[str, Any]], tools: list[dict[str, Any]]) -
             has_default = isinstance(prop, dict) and "default" in prop
             if name in call["arguments"]:
                 value = call["arguments"][name]
-                arguments[name] = [value]
+                arguments[name] = [acceptable(value)]
                 if name not in required and has_default and prop["default"] == value:
                     arguments[name].append("")
             elif name not in required:
                 arguments[name] = [""] + ([prop["default"]] if has_default and prop["default"] != "" else [])
         for name, value in call["arguments"].items():  # arguments outside the declared properties
-            arguments.setdefault(name, [value])
+            arguments.setdefault(name, [acceptable(value)])
         truth_calls.append({"name": call["name"], "arguments": arguments})
     return {"kind": "call", "calls": truth_calls}
 
@@ -264,9 +266,10 @@ def assistant_tool_calls(calls: list[dict[str, Any]], content: str = "") -> dict
     }
 
 
-def exact_ground_truth(calls: list[dict[str, Any]]) -> dict[str, Any]:
-    """Ground truth that accepts exactly the given concrete calls (one acceptable value per argument)."""
-    return {
-        "kind": "call",
-        "calls": [{"name": c["name"], "arguments": {k: [v] for k, v in c["arguments"].items()}} for c in calls],
-    }
+def acceptable(value: Any) -> Any:
+    """A concrete value in ground-truth form: objects map each key to a one-element list (BFCL's shape)."""
+    if isinstance(value, dict):
+        return {k: [acceptable(v)] for k, v in value.items()}
+    if isinstance(value, list):
+        return [acceptable(v) if isinstance(v, dict) else v for v in value]
+    return value

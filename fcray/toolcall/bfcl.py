@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fcray.toolcall.match import match_calls
-from fcray.toolcall.parse import parse_completion
+from fcray.toolcall.parse import format_calls, parse_completion
 from fcray.toolcall.schema import tool_index
 
 AST_CATEGORIES = ("simple_python", "multiple", "parallel", "parallel_multiple",
@@ -99,7 +99,7 @@ def first_answer(example: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def render(calls: list[dict[str, Any]]) -> str:
-    return "\n".join(f"<tool_call>\n{json.dumps(c)}\n</tool_call>" for c in calls)
+    return format_calls(calls)
 
 
 # ---- perturbations ----------------------------------------------------------------------------------

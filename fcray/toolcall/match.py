@@ -87,12 +87,16 @@ def _list_ok(value: list[Any], possible: list[Any]) -> bool:
     return [_std(v) for v in value] in [[_std(x) for x in p] for p in possible if isinstance(p, (list, str))]
 
 
+def _accepted(values: Any) -> list[Any]:
+    return values if isinstance(values, list) else [values]  # tolerate a bare value: never crash on data
+
+
 def _dict_ok(value: dict[str, Any], possible: list[Any]) -> bool:
     for answer in possible:
         if answer == "" or not isinstance(answer, dict):
             continue
-        if all(key in answer and _std(v) in [_std(a) for a in answer[key]] for key, v in value.items()) and all(
-            key in value or "" in accepted for key, accepted in answer.items()
+        if all(key in answer and _std(v) in [_std(a) for a in _accepted(answer[key])] for key, v in value.items()) and all(
+            key in value or "" in _accepted(accepted) for key, accepted in answer.items()
         ):
             return True
     return False
@@ -100,7 +104,7 @@ def _dict_ok(value: dict[str, Any], possible: list[Any]) -> bool:
 
 def _list_of_dicts_ok(value: list[Any], possible: list[Any]) -> bool:
     for answer in possible:
-        if len(value) != len(answer):
+        if not isinstance(answer, (list, str)) or len(value) != len(answer):
             continue
         if all(type(v) is dict and _dict_ok(v, [a]) for v, a in zip(value, answer)):
             return True
@@ -242,22 +246,35 @@ def _leaves(value: Any):
         yield value
 
 
+_NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+                 "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty")
+
+
 def _stated(leaf: Any, haystack: str) -> bool:
     if isinstance(leaf, bool) or leaf is None:
         return True  # booleans are stated by phrases, not literally
     if isinstance(leaf, float) and leaf.is_integer():
-        return str(int(leaf)) in haystack or str(leaf) in haystack
+        leaf = int(leaf)
+    if isinstance(leaf, int) and 0 <= leaf < len(_NUMBER_WORDS) and re.search(rf"\b{_NUMBER_WORDS[leaf]}\b", haystack, re.IGNORECASE):
+        return True
     if isinstance(leaf, (int, float)):
         return str(leaf) in haystack
     return standardize(str(leaf)) in haystack
 
 
+def haystack_for(context_text: str) -> str:
+    """Text that argument values are searched in: the context as written and standardised."""
+    return standardize(context_text) + " " + context_text
+
+
 def call_metrics(calls: list[Call], expected_calls: list[dict[str, Any]],
-                 parameters_by_name: dict[str, dict[str, Any]], context_text: str) -> CallMetrics:
+                 parameters_by_name: dict[str, dict[str, Any]], context_text: str,
+                 haystack: str | None = None) -> CallMetrics:
     """Name accuracy, argument P/R counts and hallucinations. ``context_text`` is the conversation and
-    tool schemas as text (where a correct value can come from)."""
+    tool schemas as text (where a correct value can come from); ``haystack`` its precomputed
+    :func:`haystack_for`."""
     name_correct = sorted(c.name for c in calls) == sorted(e["name"] for e in expected_calls)
-    haystack = standardize(context_text) + " " + context_text
+    haystack = haystack_for(context_text) if haystack is None else haystack
     remaining = list(range(len(expected_calls)))
     tp = predicted = hallucinated = 0
     expected_total = sum(1 for e in expected_calls for accepted in e["arguments"].values() if "" not in accepted)

@@ -177,6 +177,20 @@ def parse_openai_tool_calls(tool_calls: list[Any] | None, content: str | None = 
     return Parsed("ok", calls, content or "")
 
 
+def format_calls(calls: list[dict[str, Any]], content: str = "") -> str:
+    """Completion text for ``calls`` (``{"name", "arguments"}``) exactly as Qwen3's chat template writes an
+    assistant turn: optional content, then one ``<tool_call>`` block per call, joined by newlines."""
+    blocks = [f"<tool_call>\n{json.dumps({'name': c['name'], 'arguments': c['arguments']}, ensure_ascii=False)}\n</tool_call>"
+              for c in calls]
+    return "\n".join(([content] if content else []) + blocks)
+
+
+def format_message(message: dict[str, Any]) -> str:
+    """Completion text of an assistant message in OpenAI format (the reference turn of an example)."""
+    calls = [c.get("function", c) for c in message.get("tool_calls") or []]
+    return format_calls(calls, message.get("content") or "")
+
+
 def as_parsed(completion: Any, mode: Mode = "strict") -> Parsed:
     """Accept a :class:`Parsed`, completion text, or a chat message dict (``content`` + ``tool_calls``)."""
     if isinstance(completion, Parsed):

@@ -34,7 +34,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fcray.toolcall.execute import DEFAULT_REGISTRY, ToolRegistry
-from fcray.toolcall.match import CallMetrics, asks_for, call_metrics, match_calls
+from fcray.toolcall.cache import by_identity
+from fcray.toolcall.match import CallMetrics, asks_for, call_metrics, haystack_for, match_calls
 from fcray.toolcall.parse import Parsed, as_parsed
 from fcray.toolcall.schema import SchemaIssue, tool_index
 
@@ -119,9 +120,15 @@ def match_score(completion: Any, example: Mapping[str, Any]) -> Score:
     return Score(1.0, "match") if verdict.valid else Score(0.0, verdict.error_type)
 
 
-def _context_text(example: Mapping[str, Any]) -> str:
-    texts = [m.get("content") or "" for m in example["messages"][:-1]]
-    return "\n".join(texts) + "\n" + json.dumps(example["tools"])
+@by_identity()
+def _haystack(messages: list[dict[str, Any]]) -> str:
+    """Where a correct argument value can come from: the prompt's text (tools are added per call)."""
+    return haystack_for("\n".join(m.get("content") or "" for m in messages[:-1]))
+
+
+@by_identity()
+def _tools_haystack(tools: list[dict[str, Any]]) -> str:
+    return haystack_for(json.dumps(tools))
 
 
 def metrics_for(completion: Any, example: Mapping[str, Any]) -> CallMetrics | None:
@@ -130,16 +137,17 @@ def metrics_for(completion: Any, example: Mapping[str, Any]) -> CallMetrics | No
     if truth["kind"] != "call":
         return None
     parsed = as_parsed(completion)
-    return call_metrics(parsed.calls, truth["calls"], _parameters(example), _context_text(example))
+    haystack = _haystack(example["messages"]) + " " + _tools_haystack(example["tools"])
+    return call_metrics(parsed.calls, truth["calls"], _parameters(example), "", haystack)
 
 
-def args_f1_score(completion: Any, example: Mapping[str, Any]) -> Score:
+def args_f1_score(completion: Any, example: Mapping[str, Any], metrics: CallMetrics | None = None) -> Score:
     parsed = as_parsed(completion)
     if _kind(example) != "call":
         return Score(1.0, "no call") if not parsed.calls else Score(0.0, "made a call")
     if not parsed.ok:
         return Score(0.0, parsed.status)
-    metrics = metrics_for(parsed, example)
+    metrics = metrics_for(parsed, example) if metrics is None else metrics
     return Score(metrics.f1, f"p={metrics.precision:.2f} r={metrics.recall:.2f}")
 
 
@@ -205,16 +213,19 @@ def judge(completion: Any, example: Mapping[str, Any], weights: Mapping[str, flo
     weights = DEFAULT_WEIGHTS if weights is None else weights
     parsed = as_parsed(completion)
     issues = _schema_issues(parsed, example) if parsed.ok and _kind(example) == "call" else None
+    wanted = dict.fromkeys([*components, *weights])
+    metrics = metrics_for(parsed, example) if "args_f1" in wanted else None
     scores: dict[str, Score] = {}
-    for name in dict.fromkeys([*components, *weights]):
+    for name in wanted:
         if name == "schema":
             scores[name] = schema_score(parsed, example, issues)
         elif name == "execute":
             scores[name] = execute_score(parsed, example, registry, issues)
+        elif name == "args_f1":
+            scores[name] = args_f1_score(parsed, example, metrics)
         else:
             scores[name] = COMPONENTS[name](parsed, example)
     reward = sum(w * scores[name].value for name, w in weights.items())
-    metrics = metrics_for(parsed, example) if "args_f1" in components or "args_f1" in weights else None
     return Judgement(parsed, scores, reward, metrics)
 
 

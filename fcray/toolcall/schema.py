@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import functools
 import json
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
 
+from fcray.toolcall.cache import by_identity
 from fcray.toolcall.parse import Call
 
 _DIALECT_TYPES = {"dict": "object", "float": "number", "tuple": "array", "any": None}
@@ -108,21 +108,10 @@ class ToolIndex:
         return issues
 
 
-_INDEX_CACHE: OrderedDict[int, ToolIndex] = OrderedDict()
-_INDEX_CACHE_SIZE = 4096
-
-
+@by_identity()
 def tool_index(tools: list[dict[str, Any]]) -> ToolIndex:
     """The (cached) :class:`ToolIndex` for this tools list object."""
-    key = id(tools)
-    index = _INDEX_CACHE.get(key)
-    if index is not None and index.tools is tools:  # the index holds `tools`, so the id is not reused
-        _INDEX_CACHE.move_to_end(key)
-        return index
-    index = _INDEX_CACHE[key] = ToolIndex(tools)
-    if len(_INDEX_CACHE) > _INDEX_CACHE_SIZE:
-        _INDEX_CACHE.popitem(last=False)
-    return index
+    return ToolIndex(tools)
 
 
 def check_calls(calls: list[Call], tools: list[dict[str, Any]]) -> list[list[SchemaIssue]]:

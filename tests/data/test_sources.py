@@ -106,23 +106,40 @@ def test_xlam_hub_path_is_real_code_with_a_clear_offline_error(monkeypatch):
 
     calls = []
 
-    def fake_load_dataset(name, split):  # the Hub is unreachable here; check the call and the error
-        calls.append((name, split))
+    def fake_load_dataset(name, subset, split):  # the Hub is unreachable here; check the call and the error
+        calls.append((name, subset, split))
         raise ConnectionError("offline")
 
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
     with pytest.raises(DataError, match="could not load 'Salesforce/xlam-function-calling-60k' from the Hugging Face Hub"):
         load_source(DataConfig(source="xlam", path="Salesforce/xlam-function-calling-60k"))
-    assert calls == [("Salesforce/xlam-function-calling-60k", "train")]
+    assert calls == [("Salesforce/xlam-function-calling-60k", None, "train")]
 
 
 def test_xlam_hub_rows_are_converted(monkeypatch, fixtures_dir):
     import datasets
 
     rows = json.loads((fixtures_dir / "xlam_sample.json").read_text())
-    monkeypatch.setattr(datasets, "load_dataset", lambda name, split: datasets.Dataset.from_list(rows))
+    monkeypatch.setattr(datasets, "load_dataset", lambda name, subset, split: datasets.Dataset.from_list(rows))
     examples, report = load_source(DataConfig(source="xlam", path="Salesforce/xlam-function-calling-60k"))
     assert len(examples) == 8 and examples[0]["meta"]["location"] == "hub:Salesforce/xlam-function-calling-60k#0"
+
+
+def test_hermes_hub_subset_is_passed(monkeypatch, fixtures_dir):
+    import datasets
+
+    rows = [json.loads(line) for line in (fixtures_dir / "hermes_sample.jsonl").read_text().splitlines()[:2]]
+    seen = []
+
+    def fake_load_dataset(name, subset, split):
+        seen.append((name, subset, split))
+        return datasets.Dataset.from_list(rows)
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    examples, _ = load_source(DataConfig(source="hermes", path="NousResearch/hermes-function-calling-v1",
+                                         hub_subset="func_calling_singleturn"))
+    assert seen == [("NousResearch/hermes-function-calling-v1", "func_calling_singleturn", "train")]
+    assert len(examples) == 2
 
 
 def test_hermes_python_literals_and_multi_turn(fixtures_dir):

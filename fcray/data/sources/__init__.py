@@ -56,7 +56,8 @@ def _import_builtin_sources() -> None:
 Row = tuple[str, Any]  # (location, parsed row or the exception that stopped its parsing)
 
 
-def read_rows(path: str, report: LoadReport, max_rows: int | None = None) -> Iterator[Row]:
+def read_rows(path: str, report: LoadReport, max_rows: int | None = None, hub_subset: str | None = None,
+              hub_split: str = "train") -> Iterator[Row]:
     """Yield ``(location, row)`` for every record of ``path``.
 
     ``path`` is a local ``.json`` (array or JSON lines), ``.jsonl``, ``.parquet`` file, a folder of
@@ -65,7 +66,7 @@ def read_rows(path: str, report: LoadReport, max_rows: int | None = None) -> Ite
     """
     local = Path(path).expanduser()
     count = 0
-    for location, row in _rows(local, path, report):
+    for location, row in _rows(local, path, report, hub_subset, hub_split):
         if max_rows is not None and count >= max_rows:
             return
         count += 1
@@ -73,7 +74,7 @@ def read_rows(path: str, report: LoadReport, max_rows: int | None = None) -> Ite
         yield location, row
 
 
-def _rows(local: Path, path: str, report: LoadReport) -> Iterator[Row]:
+def _rows(local: Path, path: str, report: LoadReport, hub_subset: str | None, hub_split: str) -> Iterator[Row]:
     if local.is_dir():
         files = sorted(p for p in local.iterdir() if p.suffix in (".json", ".jsonl", ".parquet"))
         if not files:
@@ -85,7 +86,7 @@ def _rows(local: Path, path: str, report: LoadReport) -> Iterator[Row]:
     elif path.startswith((".", "/", "~")) or Path(path).suffix in (".json", ".jsonl", ".parquet"):
         raise DataError(f"{path}: no such file or folder")
     else:
-        yield from _hub_rows(path)
+        yield from _hub_rows(path, hub_subset, hub_split)
 
 
 def _file_rows(file: Path, report: LoadReport) -> Iterator[Row]:
@@ -115,11 +116,11 @@ def _file_rows(file: Path, report: LoadReport) -> Iterator[Row]:
             report.reject(f"{file}:{lineno}", f"invalid JSON: {exc.msg} at column {exc.colno}")
 
 
-def _hub_rows(dataset_id: str) -> Iterator[Row]:
+def _hub_rows(dataset_id: str, subset: str | None, split: str) -> Iterator[Row]:
     try:
         import datasets
 
-        dataset = datasets.load_dataset(dataset_id, split="train")
+        dataset = datasets.load_dataset(dataset_id, subset, split=split)
     except Exception as exc:  # network, auth (xlam is gated), unknown id: say what to do instead
         raise DataError(
             f"could not load '{dataset_id}' from the Hugging Face Hub ({type(exc).__name__}: {exc}). "
@@ -134,7 +135,7 @@ def convert_rows(config: DataConfig, report: LoadReport,
                  convert: Callable[[Any, str], dict[str, Any]]) -> Iterator[dict[str, Any]]:
     """Read ``config.path`` and convert each row; a row ``convert`` rejects (``ValueError``) is reported
     with its location and reason, the rest are yielded."""
-    for location, row in read_rows(config.path, report, config.max_rows):
+    for location, row in read_rows(config.path, report, config.max_rows, config.hub_subset, config.hub_split):
         try:
             example = convert(row, location)
         except ValueError as exc:
