@@ -142,7 +142,8 @@ class GRPOConfig:
     num_workers: int = 2
     num_rollout_actors: int = 2
     use_gpu: bool = False
-    # Reward components and weights, named as in fcray.toolcall's reward registry.
+    # Reward components and weights, named as in fcray.toolcall's reward registry (fcray.toolcall.COMPONENTS);
+    # penalties (no_call_penalty, ask_penalty) score -1 when triggered, so give them a positive weight.
     reward_weights: dict[str, float] = field(
         default_factory=lambda: {"parse": 0.25, "schema": 0.25, "execute": 0.25, "match": 0.25}
     )
@@ -152,6 +153,11 @@ class GRPOConfig:
     def __post_init__(self) -> None:
         _check(self.num_generations >= 2, "grpo.num_generations", "GRPO needs at least 2 completions per prompt")
         _check(self.temperature > 0, "grpo.temperature", "must be > 0 (GRPO needs sampling)")
+        from fcray.toolcall.reward import COMPONENTS  # the registry configs name rewards by
+
+        unknown = sorted(set(self.reward_weights) - set(COMPONENTS))
+        _check(not unknown, "grpo.reward_weights", f"unknown reward component(s) {unknown}; available: {sorted(COMPONENTS)}")
+        _check(bool(self.reward_weights), "grpo.reward_weights", "name at least one reward component")
         _check(all(w >= 0 for w in self.reward_weights.values()), "grpo.reward_weights", "weights must be >= 0")
 
 

@@ -53,6 +53,8 @@ def test_dotted_overrides(override, attr, expected):
         (["data.source=xlam", "data.path=null"], "data.path: source 'xlam' needs a path"),
         (["grpo.num_generations=1"], "grpo.num_generations: GRPO needs at least 2"),
         (["justakey"], "expected KEY=VALUE"),
+        (["grpo.reward_weights={parse: 1, fromat: 1}"], "grpo.reward_weights: unknown reward component(s) ['fromat']"),
+        (["grpo.reward_weights={parse: -1}"], "grpo.reward_weights: weights must be >= 0"),
         (["sft=3"], "sft: expected a mapping"),
     ],
 )
