@@ -40,8 +40,10 @@ def run_demo(config: FcrayConfig) -> int:
     print(f"model: {model_path}")
     print(f"one validation example ({example['id']}, {len(tokenizer(text)['input_ids'])} tokens), "
           f"as the model sees it (tool schemas elided):")
-    head, _, rest = text.partition("<tools>")
-    print(head + "<tools>…" + rest[rest.index("</tools>"):])
+    # The template's prose mentions "<tools></tools>" first; the schemas sit in the "<tools>\n…\n</tools>" block.
+    start, end = text.index("<tools>\n") + len("<tools>\n"), text.index("\n</tools>")
+    names = ", ".join(t["function"]["name"] for t in example["tools"])
+    print(text[:start] + f"[{len(example['tools'])} tool schemas: {names}]" + text[end:])
     print(f"(model: {time.time() - start:.1f}s)")
 
     print("\n== pending stages: " + ", ".join(PENDING))

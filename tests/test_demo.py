@@ -17,6 +17,7 @@ def test_demo_runs_the_existing_stages(tmp_path, tiny_model_dir, capsys):
     assert "== [1/2] data" in out and "== [2/2] model" in out
     assert f"model: {tiny_model_dir}" in out
     assert "<|im_start|>assistant\n<think>\n\n</think>\n\n<tool_call>\n" in out  # the example as the model sees it
+    assert "<tools>\n[" in out and "tool schemas: " in out and '"parameters"' not in out
     assert "pending stages: sft (issue #4)" in out
     assert json.loads((tmp_path / "data" / "summary.json").read_text())["load"]["rows_read"] == 200
 
