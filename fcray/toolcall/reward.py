@@ -81,12 +81,20 @@ def parse_score(completion: Any, example: Mapping[str, Any]) -> Score:
     return Score(0.0, "made a call" if parsed.ok else parsed.status)
 
 
-def schema_score(completion: Any, example: Mapping[str, Any], issues: list[list[SchemaIssue]] | None = None) -> Score:
-    parsed = as_parsed(completion)
+def _unless_checkable(parsed: Parsed, example: Mapping[str, Any]) -> Score | None:
+    """The score of a per-call component when there are no calls to check: for a no-call / ask example,
+    1 without calls and 0 with; for a call example whose completion did not parse, 0. None otherwise."""
     if _kind(example) != "call":
         return Score(1.0, "no call") if not parsed.calls else Score(0.0, "made a call")
     if not parsed.ok:
         return Score(0.0, parsed.status)
+    return None
+
+
+def schema_score(completion: Any, example: Mapping[str, Any], issues: list[list[SchemaIssue]] | None = None) -> Score:
+    parsed = as_parsed(completion)
+    if (early := _unless_checkable(parsed, example)) is not None:
+        return early
     issues = _schema_issues(parsed, example) if issues is None else issues
     bad = [i[0].reason for i in issues if i]
     return Score(1 - len(bad) / len(issues), bad[0] if bad else "ok")
@@ -95,10 +103,8 @@ def schema_score(completion: Any, example: Mapping[str, Any], issues: list[list[
 def execute_score(completion: Any, example: Mapping[str, Any], registry: ToolRegistry = DEFAULT_REGISTRY,
                   issues: list[list[SchemaIssue]] | None = None) -> Score:
     parsed = as_parsed(completion)
-    if _kind(example) != "call":
-        return Score(1.0, "no call") if not parsed.calls else Score(0.0, "made a call")
-    if not parsed.ok:
-        return Score(0.0, parsed.status)
+    if (early := _unless_checkable(parsed, example)) is not None:
+        return early
     issues = _schema_issues(parsed, example) if issues is None else issues
     runs = [registry.execute(call, example["tools"], call_issues) for call, call_issues in zip(parsed.calls, issues)]
     failed = [r.reason for r in runs if not r.ok]
@@ -143,10 +149,8 @@ def metrics_for(completion: Any, example: Mapping[str, Any]) -> CallMetrics | No
 
 def args_f1_score(completion: Any, example: Mapping[str, Any], metrics: CallMetrics | None = None) -> Score:
     parsed = as_parsed(completion)
-    if _kind(example) != "call":
-        return Score(1.0, "no call") if not parsed.calls else Score(0.0, "made a call")
-    if not parsed.ok:
-        return Score(0.0, parsed.status)
+    if (early := _unless_checkable(parsed, example)) is not None:
+        return early
     metrics = metrics_for(parsed, example) if metrics is None else metrics
     return Score(metrics.f1, f"p={metrics.precision:.2f} r={metrics.recall:.2f}")
 

@@ -6,6 +6,7 @@ from collections import Counter
 from fcray.data.schema import validate_example
 from fcray.synth.catalog import CATALOG
 from fcray.synth.generator import generate_examples
+from fcray.toolcall.match import _leaves as _flatten
 
 
 def test_generator_is_deterministic():
@@ -22,19 +23,9 @@ def test_examples_are_canonical_and_cover_every_category():
     assert min(counts.values()) > 80
 
 
-def _flatten(value):
-    if isinstance(value, dict):
-        for v in value.values():
-            yield from _flatten(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _flatten(v)
-    else:
-        yield value
-
-
 def test_every_argument_value_is_stated_in_the_query():
-    number_words = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+    from fcray.synth.generator import _NUMBER_WORDS as number_words
+
     for example in generate_examples(500, seed=4):
         query = example["messages"][0]["content"]
         for call, spans in zip(example["messages"][1]["tool_calls"], example["meta"]["spans"]):

@@ -145,6 +145,17 @@ def convert_rows(config: DataConfig, report: LoadReport,
         yield example
 
 
+def canonical(example: dict[str, Any]) -> dict[str, Any]:
+    """Return a converted example after checking it is canonical; a violation becomes the row's reason."""
+    from fcray.data.schema import InvalidExample, validate_example
+
+    try:
+        validate_example(example)
+    except InvalidExample as exc:
+        raise ValueError(str(exc)) from None
+    return example
+
+
 def parse_json_field(value: Any, field: str) -> Any:
     """xlam stores ``tools`` and ``answers`` as JSON strings; accept already-parsed values too."""
     if isinstance(value, str):

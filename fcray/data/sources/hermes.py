@@ -22,13 +22,11 @@ from typing import Any
 from fcray.config import DataConfig
 from fcray.data.report import LoadReport
 from fcray.data.schema import (
-    InvalidExample,
     assistant_tool_calls,
     call_category,
     ground_truth_for,
-    validate_example,
 )
-from fcray.data.sources import convert_rows, register_source
+from fcray.data.sources import canonical, convert_rows, register_source
 
 _TOOLS = re.compile(r"<tools>(.*?)</tools>", re.DOTALL)
 _TOOL_CALL = re.compile(r"<tool_call>(.*?)</tool_call>", re.DOTALL)
@@ -144,11 +142,7 @@ def convert_hermes_record(row: Any, location: str, source: str = "hermes") -> di
         "ground_truth": ground_truth_for(calls, tools),
         "meta": {"location": location, **{k: row[k] for k in ("category", "subcategory", "task") if k in row}},
     }
-    try:
-        validate_example(example)
-    except InvalidExample as exc:
-        raise ValueError(str(exc)) from None
-    return example
+    return canonical(example)
 
 
 @register_source("hermes")

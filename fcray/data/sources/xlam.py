@@ -14,14 +14,12 @@ from fcray.config import DataConfig
 from fcray.data.replies import no_call_reply
 from fcray.data.report import LoadReport
 from fcray.data.schema import (
-    InvalidExample,
     as_openai_tool,
     assistant_tool_calls,
     call_category,
     ground_truth_for,
-    validate_example,
 )
-from fcray.data.sources import convert_rows, parse_json_field, register_source
+from fcray.data.sources import canonical, convert_rows, parse_json_field, register_source
 from fcray.data.xlam_types import TypeConversionError, convert_parameters
 
 
@@ -77,11 +75,7 @@ def convert_xlam_record(row: Any, location: str, source: str = "xlam") -> dict[s
         "ground_truth": ground_truth_for(calls, tools),
         "meta": {"location": location},
     }
-    try:
-        validate_example(example)
-    except InvalidExample as exc:
-        raise ValueError(str(exc)) from None
-    return example
+    return canonical(example)
 
 
 @register_source("xlam")
