@@ -20,7 +20,6 @@ from fcray.data.report import DataError
 
 # Stages that later work lands; until then they say so plainly instead of pretending.
 PLANNED = {
-    "sft": "SFT on Ray Train (TRL + PEFT LoRA), issue #4",
     "grpo": "GRPO on Ray with vLLM rollout actors, issue #5",
     "eval": "evaluation and BFCL, issue #6",
     "report": "the A/B/C comparison report, issue #6",
@@ -98,6 +97,18 @@ def cmd_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sft(args: argparse.Namespace) -> int:
+    from fcray.sft.train import run_sft
+
+    result = run_sft(_config(args), args.run_name)
+    if result.error is not None:
+        print(f"fcray sft: training failed: {result.error}", file=sys.stderr)
+        return 1
+    print(f"fcray sft: done. final metrics: {json.dumps(result.metrics)}")
+    print(f"checkpoints: {result.path}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from fcray.demo import run_demo
 
@@ -132,6 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("model", help="build (once) the embedded tiny model and print its folder")
     _add_config_args(p)
     p.set_defaults(func=cmd_model)
+
+    p = sub.add_parser("sft", help="supervised fine-tuning on Ray Train (TRL SFTTrainer, optional LoRA)")
+    _add_config_args(p)
+    p.add_argument("--run-name", help="Ray Train run name (default: sft-<preset>); the same name resumes")
+    p.set_defaults(func=cmd_sft)
 
     p = sub.add_parser("demo", help="run the whole pipeline on the chosen preset (the main job)")
     _add_config_args(p)

@@ -1,0 +1,173 @@
+"""SFT on Ray Train: TorchTrainer workers each run TRL's SFTTrainer (optionally with a PEFT LoRA adapter).
+
+The driver (:func:`run_sft`) builds the canonical data if needed, then launches a ``TorchTrainer`` whose
+workers (:func:`train_func`) load the tokenizer, the model and the data themselves. TRL's trainer is
+wrapped by Ray's ``prepare_trainer`` and reports every checkpoint with Ray's
+``RayTrainReportCallback``. Checkpoints land in ``<storage_path>/<run name>``; after a worker failure Ray
+restarts the workers (``FailureConfig``) and ``train_func`` resumes from the latest reported checkpoint,
+as it does when the same run name is submitted again.
+
+Rank 0 writes ``metrics.jsonl`` (loss, token accuracy, learning rate, tokens/s total and per worker) in
+the run folder and, at the end, the final model (LoRA merged into the base) in ``<run folder>/model``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fcray.config import FcrayConfig, SFTConfig
+
+
+@dataclass
+class SFTJob:
+    """Everything a worker needs, passed as one object across the Ray boundary."""
+
+    sft: SFTConfig
+    model_path: str
+    train_path: str
+    run_dir: str
+    dtype: str = "float32"
+
+
+def _metrics_callback(run_dir: str, world_size: int):
+    from transformers import TrainerCallback
+
+    class MetricsWriter(TrainerCallback):
+        """Appends one JSON line per logging step (rank 0), adding throughput."""
+
+        def __init__(self) -> None:
+            self.last_time = time.time()
+            self.last_tokens = 0.0
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if not state.is_world_process_zero or not logs:
+                return
+            now = time.time()
+            # The trainer's end-of-training summary (train_runtime, train_loss, ...) comes through on_log too.
+            kind = "summary" if "train_runtime" in logs else "step"
+            record = {"kind": kind, "step": state.global_step, "epoch": state.epoch, "time": now, **logs}
+            tokens = logs.get("num_tokens")
+            if tokens is not None:
+                rate = (tokens - self.last_tokens) / max(now - self.last_time, 1e-9)
+                record["tokens_per_s"] = rate
+                record["tokens_per_s_per_worker"] = rate / world_size
+                self.last_tokens = tokens
+            self.last_time = now
+            with open(Path(run_dir) / "metrics.jsonl", "a") as f:
+                f.write(json.dumps(record) + "\n")
+
+    return MetricsWriter()
+
+
+def train_func(config: dict[str, Any]) -> None:
+    """Runs in every Ray Train worker."""
+    import ray.train
+    import torch
+    from ray.train.huggingface.transformers import RayTrainReportCallback, prepare_trainer
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import SFTConfig as TRLSFTConfig
+    from trl import SFTTrainer
+
+    from fcray.data.io import load_examples
+    from fcray.sft.dataset import sft_dataset
+
+    job: SFTJob = config["job"]
+    sft = job.sft
+    context = ray.train.get_context()
+    if not sft.use_gpu:
+        torch.set_num_threads(sft.cpus_per_worker)  # tiny models train fastest with few threads per worker
+
+    tokenizer = AutoTokenizer.from_pretrained(job.model_path)
+    model = AutoModelForCausalLM.from_pretrained(job.model_path, dtype=getattr(torch, job.dtype))
+    train_dataset = sft_dataset(load_examples(job.train_path))
+
+    peft_config = None
+    if sft.use_lora:
+        from peft import LoraConfig
+
+        peft_config = LoraConfig(r=sft.lora_r, lora_alpha=sft.lora_alpha, lora_dropout=sft.lora_dropout,
+                                 target_modules=sft.lora_target_modules, task_type="CAUSAL_LM")
+    args = TRLSFTConfig(
+        output_dir=tempfile.mkdtemp(prefix="fcray-sft-"),
+        per_device_train_batch_size=sft.per_device_train_batch_size,
+        gradient_accumulation_steps=sft.gradient_accumulation_steps,
+        learning_rate=sft.learning_rate,
+        lr_scheduler_type=sft.lr_scheduler_type,
+        warmup_steps=sft.warmup_ratio,  # transformers 5: a float in [0, 1) is a fraction of all steps
+        num_train_epochs=sft.num_train_epochs,
+        max_steps=sft.max_steps,
+        max_length=sft.max_length,
+        bf16=sft.bf16,
+        assistant_only_loss=sft.assistant_only_loss,
+        logging_steps=sft.logging_steps,
+        save_strategy="steps",
+        save_steps=sft.save_steps,
+        seed=sft.seed,
+        report_to="none",
+        use_cpu=not sft.use_gpu,
+        ddp_backend=None if sft.use_gpu else "gloo",
+        dataloader_num_workers=0,
+        disable_tqdm=True,
+    )
+    trainer = SFTTrainer(model=model, args=args, train_dataset=train_dataset, processing_class=tokenizer,
+                         peft_config=peft_config)
+    trainer.add_callback(RayTrainReportCallback())
+    trainer.add_callback(_metrics_callback(job.run_dir, context.get_world_size()))
+    trainer = prepare_trainer(trainer)
+
+    checkpoint = ray.train.get_checkpoint()
+    if checkpoint is not None:  # a restarted worker group, or a resubmitted run: continue where it stopped
+        with checkpoint.as_directory() as directory:
+            trainer.train(resume_from_checkpoint=os.path.join(directory, RayTrainReportCallback.CHECKPOINT_NAME))
+    else:
+        trainer.train()
+
+    if context.get_world_rank() == 0:
+        final = trainer.model
+        if sft.use_lora:
+            final = final.merge_and_unload()
+        out = Path(job.run_dir) / "model"
+        final.save_pretrained(out)
+        tokenizer.save_pretrained(out)
+
+
+def run_sft(config: FcrayConfig, run_name: str | None = None):
+    """Launch SFT for ``config`` on the current Ray cluster (a local one is started if none is running)."""
+    import ray
+    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train.torch import TorchTrainer
+
+    from fcray.data.pipeline import build_dataset
+    from fcray.model.tiny import resolve_model_path
+
+    workdir = Path(config.workdir).resolve()
+    train_path = workdir / "data" / "train.jsonl"
+    if not train_path.exists():
+        build_dataset(config.data, workdir / "data")
+    run_name = run_name or f"sft-{config.preset}"
+    storage = config.sft.storage_path or str(workdir / "ray_results")
+    run_dir = workdir / "runs" / run_name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    job = SFTJob(sft=config.sft, model_path=resolve_model_path(config.model.name_or_path, config.model.tiny),
+                 train_path=str(train_path), run_dir=str(run_dir), dtype=config.model.dtype)
+    if not ray.is_initialized():
+        ray.init(address=os.environ.get("RAY_ADDRESS"), ignore_reinit_error=True)
+    trainer = TorchTrainer(
+        train_func,
+        train_loop_config={"job": job},
+        scaling_config=ScalingConfig(num_workers=config.sft.num_workers, use_gpu=config.sft.use_gpu,
+                                     resources_per_worker={"CPU": config.sft.cpus_per_worker}),
+        run_config=RunConfig(
+            name=run_name,
+            storage_path=storage,
+            checkpoint_config=CheckpointConfig(num_to_keep=config.sft.num_to_keep),
+            failure_config=FailureConfig(max_failures=config.sft.max_failures),
+        ),
+    )
+    return trainer.fit()

@@ -1,0 +1,32 @@
+"""SFT job: TRL SFTTrainer (+ PEFT LoRA) on Ray Train workers; writes the merged model "B".
+
+Submit to a running Ray cluster (a local head: `ray start --head`) from the repository root:
+
+    ray job submit --working-dir . -- python jobs/sft.py --preset tiny --set workdir=$PWD/fcray_runs
+
+and on a GPU cluster (workers with CUDA; data and outputs on shared or cloud storage):
+
+    ray job submit --working-dir . -- python jobs/sft.py --preset qwen3-0.6b \
+        --set workdir=/mnt/shared/fcray --set sft.storage_path=s3://my-bucket/fcray/ray_results
+
+`--working-dir` runs the job in a copy of the repository, so give `workdir` as an absolute path where the
+outputs should stay. Resubmitting with the same run name (`--run-name`) resumes from its latest checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    from fcray.cli import main as fcray_main
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--run-name", help="Ray Train run name (default: sft-<preset>)")
+    known, rest = parser.parse_known_args(argv)
+    return fcray_main(["sft", *rest, *(["--run-name", known.run_name] if known.run_name else [])])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""SFT on a real local Ray cluster with 2 CPU workers: trains, checkpoints, writes metrics and the model,
+and a resubmitted run resumes from its checkpoint."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fcray.config import load_config
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True)
+    yield
+    ray.shutdown()
+
+
+@pytest.mark.slow
+def test_sft_trains_on_two_workers_and_resumes(tmp_path, tiny_model_dir, ray_cluster):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from fcray.sft.train import run_sft
+
+    overrides = [f"workdir={tmp_path}", "data.num_examples=120", "sft.per_device_train_batch_size=2",
+                 "sft.logging_steps=1", "sft.save_steps=2", "sft.max_steps=4", "sft.num_workers=2"]
+    result = run_sft(load_config("tiny", overrides=overrides), "sft-test")
+    assert result.error is None and result.metrics["step"] == 4
+    run_dir = tmp_path / "runs" / "sft-test"
+    lines = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    records = [r for r in lines if r["kind"] == "step"]
+    assert [r["step"] for r in records] == [1, 2, 3, 4]
+    assert [r["kind"] for r in lines].count("summary") == 1 and "train_runtime" in lines[-1]
+    for key in ("loss", "mean_token_accuracy", "learning_rate", "tokens_per_s", "tokens_per_s_per_worker"):
+        assert all(key in r for r in records[1:]), key
+    assert records[-1]["tokens_per_s"] == pytest.approx(2 * records[-1]["tokens_per_s_per_worker"])
+
+    model = AutoModelForCausalLM.from_pretrained(run_dir / "model")
+    tokenizer = AutoTokenizer.from_pretrained(run_dir / "model")
+    assert tokenizer.chat_template == AutoTokenizer.from_pretrained(tiny_model_dir).chat_template
+    prompt = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}], add_generation_prompt=True,
+                                           return_tensors="pt", return_dict=True)
+    out = model.generate(**prompt, max_new_tokens=3, do_sample=False)
+    assert out.shape[1] == prompt["input_ids"].shape[1] + 3 or int(out[0, -1]) in model.generation_config.eos_token_id
+    base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    assert not torch.equal(base.model.embed_tokens.weight, model.model.embed_tokens.weight)  # it trained
+
+    # The same run name again, with more steps: continues from the step-4 checkpoint, not from scratch.
+    resumed = run_sft(load_config("tiny", overrides=[*overrides[:-2], "sft.max_steps=6", "sft.num_workers=2"]),
+                      "sft-test")
+    assert resumed.error is None and resumed.metrics["step"] == 6
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if r["kind"] == "step"] == [1, 2, 3, 4, 5, 6]
