@@ -100,12 +100,33 @@ def cmd_model(args: argparse.Namespace) -> int:
 def cmd_sft(args: argparse.Namespace) -> int:
     from fcray.sft.train import run_sft
 
-    result = run_sft(_config(args), args.run_name)
+    config = _config(args)
+    if args.show_example:
+        return _show_training_example(config)
+    result = run_sft(config, args.run_name)
     if result.error is not None:
         print(f"fcray sft: training failed: {result.error}", file=sys.stderr)
         return 1
     print(f"fcray sft: done. final metrics: {json.dumps(result.metrics)}")
     print(f"checkpoints: {result.path}")
+    return 0
+
+
+def _show_training_example(config: FcrayConfig) -> int:
+    from transformers import AutoTokenizer
+
+    from fcray.data.pipeline import build_dataset
+    from fcray.data.io import load_examples
+    from fcray.model.tiny import resolve_model_path
+    from fcray.sft.inspect import format_loss_mask, loss_mask
+
+    train = Path(config.workdir) / "data" / "train.jsonl"
+    if not train.exists():
+        build_dataset(config.data, train.parent)
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model_path(config.model.name_or_path, config.model.tiny))
+    example = next(e for e in load_examples(train) if e["category"] == "multi_turn")
+    print(f"training example {example['id']} as SFT sees it (assistant_only_loss={config.sft.assistant_only_loss}):")
+    print(format_loss_mask(*loss_mask(example, tokenizer, config.sft.assistant_only_loss), tokenizer))
     return 0
 
 
@@ -147,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sft", help="supervised fine-tuning on Ray Train (TRL SFTTrainer, optional LoRA)")
     _add_config_args(p)
     p.add_argument("--run-name", help="Ray Train run name (default: sft-<preset>); the same name resumes")
+    p.add_argument("--show-example", action="store_true",
+                   help="print one rendered training example with its loss mask, then exit (no training)")
     p.set_defaults(func=cmd_sft)
 
     p = sub.add_parser("demo", help="run the whole pipeline on the chosen preset (the main job)")

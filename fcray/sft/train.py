@@ -170,4 +170,8 @@ def run_sft(config: FcrayConfig, run_name: str | None = None):
             failure_config=FailureConfig(max_failures=config.sft.max_failures),
         ),
     )
-    return trainer.fit()
+    result = trainer.fit()
+    from fcray.sft.inspect import write_loss_curve
+
+    write_loss_curve(run_dir)
+    return result

@@ -38,6 +38,7 @@ def test_sft_trains_on_two_workers_and_resumes(tmp_path, tiny_model_dir, ray_clu
     for key in ("loss", "mean_token_accuracy", "learning_rate", "tokens_per_s", "tokens_per_s_per_worker"):
         assert all(key in r for r in records[1:]), key
     assert records[-1]["tokens_per_s"] == pytest.approx(2 * records[-1]["tokens_per_s_per_worker"])
+    assert (run_dir / "loss.png").read_bytes()[:4] == b"\x89PNG"
 
     model = AutoModelForCausalLM.from_pretrained(run_dir / "model")
     tokenizer = AutoTokenizer.from_pretrained(run_dir / "model")
