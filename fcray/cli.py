@@ -25,7 +25,6 @@ PLANNED = {
     "report": "the A/B/C comparison report, issue #6",
     "serve": "Ray Serve LLM with tool calling, issue #7",
     "bench": "load testing and the vLLM settings sweep, issue #8",
-    "export": "merge and export of trained models, issue #4",
 }
 
 
@@ -109,6 +108,30 @@ def cmd_sft(args: argparse.Namespace) -> int:
         return 1
     print(f"fcray sft: done. final metrics: {json.dumps(result.metrics)}")
     print(f"checkpoints: {result.path}")
+    if not args.no_eval:
+        from fcray.eval.compare import format_comparison
+        from fcray.model.tiny import resolve_model_path
+        from fcray.sft.train import evaluate_run
+
+        run_dir = Path(config.workdir).resolve() / "runs" / (args.run_name or f"sft-{config.preset}")
+        summaries = evaluate_run(config, run_dir, resolve_model_path(config.model.name_or_path, config.model.tiny))
+        print(f"held-out validation ({summaries['sft']['examples']} examples), fcray.toolcall checks:")
+        print(format_comparison(summaries))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from fcray.sft.export import check_loads_in_vllm, merge_to_folder, verify_model
+
+    out = merge_to_folder(args.source, args.out, args.base)
+    print(f"merged model written to {out}")
+    if args.check_example:
+        from fcray.data.io import load_examples
+
+        example = next(e for e in load_examples(args.check_example) if e["ground_truth"]["kind"] == "call")
+        print(f"check: {json.dumps(verify_model(out, example))}")
+    if args.check_vllm:
+        print(f"vLLM: {json.dumps(check_loads_in_vllm(out))}")
     return 0
 
 
@@ -168,9 +191,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sft", help="supervised fine-tuning on Ray Train (TRL SFTTrainer, optional LoRA)")
     _add_config_args(p)
     p.add_argument("--run-name", help="Ray Train run name (default: sft-<preset>); the same name resumes")
+    p.add_argument("--no-eval", action="store_true", help="skip scoring base vs SFT model on validation")
     p.add_argument("--show-example", action="store_true",
                    help="print one rendered training example with its loss mask, then exit (no training)")
     p.set_defaults(func=cmd_sft)
+
+    p = sub.add_parser("export", help="merge a LoRA adapter (or copy full weights) into a self-contained model")
+    export_sub = p.add_subparsers(dest="export_command", required=True)
+    merge = export_sub.add_parser("merge", help="base + adapter -> merged Hugging Face model folder")
+    merge.add_argument("--source", required=True, help="adapter folder (adapter_config.json) or model folder")
+    merge.add_argument("--out", required=True, help="where to write the merged model")
+    merge.add_argument("--base", help="base model (default: the adapter's base_model_name_or_path)")
+    merge.add_argument("--check-example", metavar="JSONL", help="canonical examples: generate for one tool prompt")
+    merge.add_argument("--check-vllm", action="store_true", help="also load the merged model in vLLM")
+    merge.set_defaults(func=cmd_export)
 
     p = sub.add_parser("demo", help="run the whole pipeline on the chosen preset (the main job)")
     _add_config_args(p)

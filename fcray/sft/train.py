@@ -128,12 +128,9 @@ def train_func(config: dict[str, Any]) -> None:
     else:
         trainer.train()
 
-    if context.get_world_rank() == 0:
-        final = trainer.model
-        if sft.use_lora:
-            final = final.merge_and_unload()
-        out = Path(job.run_dir) / "model"
-        final.save_pretrained(out)
+    if context.get_world_rank() == 0:  # the adapter (LoRA) or the full weights; the driver merges and checks
+        out = Path(job.run_dir) / "final"
+        trainer.model.save_pretrained(out)
         tokenizer.save_pretrained(out)
 
 
@@ -171,7 +168,36 @@ def run_sft(config: FcrayConfig, run_name: str | None = None):
         ),
     )
     result = trainer.fit()
+    if result.error is None:
+        export_run(config, run_dir, job.model_path, result.metrics)
+    return result
+
+
+def export_run(config: FcrayConfig, run_dir: Path, base_model: str, metrics: dict[str, Any] | None) -> Path:
+    """Merge the run's final weights into ``<run_dir>/model``, check it, write its card and loss curve."""
+    import dataclasses
+
+    from fcray.data.io import load_examples
+    from fcray.sft.export import merge_to_folder, verify_model, write_model_card
     from fcray.sft.inspect import write_loss_curve
 
+    out = merge_to_folder(run_dir / "final", run_dir / "model", base=base_model)
+    data_dir = Path(config.workdir).resolve() / "data"
+    validation = load_examples(data_dir / "validation.jsonl")
+    probe = next(e for e in validation if e["ground_truth"]["kind"] == "call")
+    verification = verify_model(out, probe)
+    summary = data_dir / "summary.json"
+    write_model_card(out, {"base_model": base_model, "sft": dataclasses.asdict(config.sft)},
+                     json.loads(summary.read_text())["splits"] if summary.exists() else None, metrics, verification)
     write_loss_curve(run_dir)
-    return result
+    return out
+
+
+def evaluate_run(config: FcrayConfig, run_dir: Path, base_model: str) -> dict[str, dict[str, Any]]:
+    """Base ("A") vs the SFT model ("B") on held-out validation examples; writes ``<run_dir>/eval``."""
+    from fcray.data.io import load_examples
+    from fcray.eval.compare import compare_models
+
+    validation = load_examples(Path(config.workdir).resolve() / "data" / "validation.jsonl")
+    return compare_models({"base": base_model, "sft": str(run_dir / "model")}, validation, config.eval,
+                          run_dir / "eval")

@@ -39,6 +39,8 @@ def test_sft_trains_on_two_workers_and_resumes(tmp_path, tiny_model_dir, ray_clu
         assert all(key in r for r in records[1:]), key
     assert records[-1]["tokens_per_s"] == pytest.approx(2 * records[-1]["tokens_per_s_per_worker"])
     assert (run_dir / "loss.png").read_bytes()[:4] == b"\x89PNG"
+    card = (run_dir / "model" / "README.md").read_text()
+    assert "## Recipe" in card and "## Export check" in card and '"parse_status"' in card
 
     model = AutoModelForCausalLM.from_pretrained(run_dir / "model")
     tokenizer = AutoTokenizer.from_pretrained(run_dir / "model")

@@ -1,0 +1,1 @@
+"""Evaluation: generate completions for canonical examples and score them with fcray.toolcall."""
