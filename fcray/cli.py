@@ -156,7 +156,7 @@ def _show_training_example(config: FcrayConfig) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from fcray.demo import run_demo
 
-    return run_demo(_config(args))
+    return run_demo(_config(args), args.config_file, args.overrides)
 
 
 def _planned(stage: str) -> Callable[[argparse.Namespace], int]:

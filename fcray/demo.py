@@ -1,50 +1,72 @@
 """`fcray demo`: the main job — the whole pipeline on one preset, as far as its stages exist.
 
-Stages run in order and each writes under ``<workdir>``; the demo prints where. Stages that later work
-adds (SFT, GRPO, eval, report, serve) are listed as pending rather than faked.
+data -> model -> SFT, the SFT stage submitted with `ray job submit` (jobs/sft.py) to a Ray cluster: the one
+``RAY_ADDRESS`` names, or a local head the demo starts and stops. Each stage writes under ``<workdir>``;
+stages that later work adds (GRPO, eval report, serve) are listed as pending rather than faked.
 """
 
 from __future__ import annotations
 
+import json
+import sys
 import time
 from pathlib import Path
 
 from fcray.config import FcrayConfig
 
-PENDING = ("sft (issue #4)", "grpo (issue #5)", "eval + report (issue #6)", "serve (issue #7)", "bench (issue #8)")
+PENDING = ("grpo (issue #5)", "eval report + BFCL (issue #6)", "serve (issue #7)", "bench (issue #8)")
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_demo(config: FcrayConfig) -> int:
+def run_demo(config: FcrayConfig, config_file: str | None = None, overrides: list[str] | tuple[str, ...] = ()) -> int:
     from transformers import AutoTokenizer
 
+    from fcray.cluster import ray_head, submit_job
     from fcray.data.export import render_text
     from fcray.data.io import load_examples
     from fcray.data.pipeline import build_dataset, format_summary
+    from fcray.eval.compare import format_comparison
     from fcray.model.tiny import resolve_model_path
 
-    workdir = Path(config.workdir)
-    print(f"== fcray demo: preset '{config.preset}', outputs in {workdir.resolve()}")
+    workdir = Path(config.workdir).resolve()
+    print(f"== fcray demo: preset '{config.preset}', outputs in {workdir}")
 
     start = time.time()
-    print("\n== [1/2] data")
+    print("\n== [1/3] data")
     files = build_dataset(config.data, workdir / "data")
     print(format_summary(files))
     print(f"(data: {time.time() - start:.1f}s)")
 
     start = time.time()
-    print("\n== [2/2] model")
+    print("\n== [2/3] model")
     model_path = resolve_model_path(config.model.name_or_path, config.model.tiny)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     example = next(e for e in load_examples(files.validation) if e["category"] == "parallel")
     text = render_text(example, tokenizer, config.model.enable_thinking)
     print(f"model: {model_path}")
-    print(f"one validation example ({example['id']}, {len(tokenizer(text)['input_ids'])} tokens), "
-          f"as the model sees it (tool schemas elided):")
+    print(f"one validation example ({example['id']}, {len(tokenizer(text)['input_ids'])} tokens), as the model sees it:")
     # The template's prose mentions "<tools></tools>" first; the schemas sit in the "<tools>\n…\n</tools>" block.
-    start, end = text.index("<tools>\n") + len("<tools>\n"), text.index("\n</tools>")
+    start_tools, end_tools = text.index("<tools>\n") + len("<tools>\n"), text.index("\n</tools>")
     names = ", ".join(t["function"]["name"] for t in example["tools"])
-    print(text[:start] + f"[{len(example['tools'])} tool schemas: {names}]" + text[end:])
+    print(text[:start_tools] + f"[{len(example['tools'])} tool schemas: {names}]" + text[end_tools:])
     print(f"(model: {time.time() - start:.1f}s)")
+
+    start = time.time()
+    print("\n== [3/3] sft (ray job submit jobs/sft.py)")
+    entrypoint = [sys.executable, "jobs/sft.py", "--preset", config.preset, *(["--config", str(Path(config_file).resolve())]
+                  if config_file else []), *[a for o in overrides for a in ("--set", o)], "--set", f"workdir={workdir}"]
+    with ray_head(num_cpus=max(2, config.sft.num_workers * config.sft.cpus_per_worker)) as address:
+        print(f"Ray cluster: {address}")
+        code = submit_job(address, entrypoint, REPO_ROOT)
+    if code != 0:
+        print(f"fcray demo: the SFT job failed (exit {code}); see its log above", file=sys.stderr)
+        return code
+    run_dir = workdir / "runs" / f"sft-{config.preset}"
+    results = json.loads((run_dir / "eval" / "results.json").read_text())
+    print(f"(sft: {time.time() - start:.1f}s)")
+    print(f"\nbase (A) vs SFT (B) on {results['sft']['examples']} held-out validation examples:")
+    print(format_comparison(results))
+    print(f"SFT model: {run_dir / 'model'}; metrics: {run_dir / 'metrics.jsonl'}; loss curve: {run_dir / 'loss.png'}")
 
     print("\n== pending stages: " + ", ".join(PENDING))
     return 0

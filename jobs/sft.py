@@ -17,6 +17,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+
+# On a cluster the job runs in a copy of the repository: import fcray from it.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -109,6 +109,7 @@ class SFTConfig:
     max_length: int = 2048
     bf16: bool = False
     assistant_only_loss: bool = True
+    group_by_length: bool = True      # batch examples of similar length: less padding, faster steps
     logging_steps: int = 10
     save_steps: int = 200
     seed: int = 42

@@ -59,14 +59,15 @@ def write_loss_curve(run_dir: str | Path) -> Path | None:
     if not records:
         return None
     fig, ax = plt.subplots(figsize=(7, 4))
-    ax.plot([r["step"] for r in records], [r["loss"] for r in records], label="loss", color="tab:blue")
+    lines = ax.plot([r["step"] for r in records], [r["loss"] for r in records], label="loss", color="tab:blue")
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     if any("mean_token_accuracy" in r for r in records):
         acc = ax.twinx()
-        acc.plot([r["step"] for r in records], [r.get("mean_token_accuracy") for r in records], color="tab:orange",
-                 label="token accuracy")
+        lines += acc.plot([r["step"] for r in records], [r.get("mean_token_accuracy") for r in records],
+                          color="tab:orange", label="token accuracy")
         acc.set_ylabel("token accuracy")
+    ax.legend(lines, [line.get_label() for line in lines], loc="center right")
     ax.set_title(f"SFT {run_dir.name}")
     fig.tight_layout()
     out = run_dir / "loss.png"

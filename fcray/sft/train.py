@@ -65,11 +65,9 @@ def _metrics_callback(run_dir: str, world_size: int):
     return MetricsWriter()
 
 
-def train_func(config: dict[str, Any]) -> None:
-    """Runs in every Ray Train worker."""
-    import ray.train
+def build_trainer(job: SFTJob, world_size: int):
+    """TRL's SFTTrainer for ``job`` (used by every Ray Train worker, and by the plain-TRL benchmark)."""
     import torch
-    from ray.train.huggingface.transformers import RayTrainReportCallback, prepare_trainer
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTConfig as TRLSFTConfig
     from trl import SFTTrainer
@@ -77,16 +75,12 @@ def train_func(config: dict[str, Any]) -> None:
     from fcray.data.io import load_examples
     from fcray.sft.dataset import sft_dataset
 
-    job: SFTJob = config["job"]
     sft = job.sft
-    context = ray.train.get_context()
     if not sft.use_gpu:
         torch.set_num_threads(sft.cpus_per_worker)  # tiny models train fastest with few threads per worker
-
     tokenizer = AutoTokenizer.from_pretrained(job.model_path)
     model = AutoModelForCausalLM.from_pretrained(job.model_path, dtype=getattr(torch, job.dtype))
     train_dataset = sft_dataset(load_examples(job.train_path))
-
     peft_config = None
     if sft.use_lora:
         from peft import LoraConfig
@@ -105,6 +99,7 @@ def train_func(config: dict[str, Any]) -> None:
         max_length=sft.max_length,
         bf16=sft.bf16,
         assistant_only_loss=sft.assistant_only_loss,
+        train_sampling_strategy="group_by_length" if sft.group_by_length else "random",
         logging_steps=sft.logging_steps,
         save_strategy="steps",
         save_steps=sft.save_steps,
@@ -117,8 +112,19 @@ def train_func(config: dict[str, Any]) -> None:
     )
     trainer = SFTTrainer(model=model, args=args, train_dataset=train_dataset, processing_class=tokenizer,
                          peft_config=peft_config)
+    trainer.add_callback(_metrics_callback(job.run_dir, world_size))
+    return trainer
+
+
+def train_func(config: dict[str, Any]) -> None:
+    """Runs in every Ray Train worker."""
+    import ray.train
+    from ray.train.huggingface.transformers import RayTrainReportCallback, prepare_trainer
+
+    job: SFTJob = config["job"]
+    context = ray.train.get_context()
+    trainer = build_trainer(job, context.get_world_size())
     trainer.add_callback(RayTrainReportCallback())
-    trainer.add_callback(_metrics_callback(job.run_dir, context.get_world_size()))
     trainer = prepare_trainer(trainer)
 
     checkpoint = ray.train.get_checkpoint()
@@ -131,7 +137,7 @@ def train_func(config: dict[str, Any]) -> None:
     if context.get_world_rank() == 0:  # the adapter (LoRA) or the full weights; the driver merges and checks
         out = Path(job.run_dir) / "final"
         trainer.model.save_pretrained(out)
-        tokenizer.save_pretrained(out)
+        trainer.processing_class.save_pretrained(out)
 
 
 def run_sft(config: FcrayConfig, run_name: str | None = None):

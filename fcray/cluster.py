@@ -1,0 +1,76 @@
+"""A local Ray head for the pipeline, and `ray job submit` of fcray's job entrypoints.
+
+:func:`ray_head` reuses a cluster that ``RAY_ADDRESS`` points to, or starts a head on this machine with
+``ray start --head`` (dashboard on, since the job server lives there) and stops it afterwards.
+:func:`submit_job` runs ``ray job submit --working-dir <repo> -- <entrypoint>``, streaming its logs; the
+working dir upload respects ``.gitignore`` (the virtual environment and run outputs stay behind).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+DASHBOARD_PORT = 8265
+
+
+def _ray_cli() -> str:
+    local = Path(sys.executable).with_name("ray")  # the ray of this environment, not another one on PATH
+    return str(local) if local.exists() else (shutil.which("ray") or "ray")
+
+
+def _dashboard_up(address: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{address}/api/version", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def ray_head(num_cpus: int | None = None) -> Iterator[str]:
+    """Yield the job-submission address of a running Ray cluster, starting a local head if needed."""
+    existing = os.environ.get("RAY_ADDRESS")
+    if existing and existing.startswith("http") and _dashboard_up(existing):
+        yield existing
+        return
+    address = f"http://127.0.0.1:{DASHBOARD_PORT}"
+    if _dashboard_up(address):
+        yield address
+        return
+    # --block keeps `ray start` in the foreground: stopping that one process stops exactly the head it
+    # started (`ray stop` would stop every Ray process on the machine, a user's own cluster included).
+    command = [_ray_cli(), "start", "--head", "--block", "--include-dashboard=true",
+               f"--dashboard-port={DASHBOARD_PORT}", "--disable-usage-stats"]
+    if num_cpus is not None:
+        command.append(f"--num-cpus={num_cpus}")
+    head = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 90
+        while not _dashboard_up(address):
+            if head.poll() is not None:
+                raise RuntimeError(f"`ray start --head` exited with {head.returncode}: {head.stderr.read()[-2000:]}")
+            if time.time() > deadline:
+                raise RuntimeError(f"the Ray head started, but its job server at {address} did not come up")
+            time.sleep(1)
+        yield address
+    finally:
+        head.terminate()
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            head.kill()
+
+
+def submit_job(address: str, entrypoint: list[str], working_dir: str | Path) -> int:
+    """``ray job submit``; waits for the job, streaming its logs. Returns the CLI's exit status."""
+    command = [_ray_cli(), "job", "submit", "--address", address, "--working-dir", str(working_dir), "--",
+               *entrypoint]
+    return subprocess.run(command, env={**os.environ, "RAY_ADDRESS": address}).returncode
