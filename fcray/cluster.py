@@ -14,8 +14,10 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 DASHBOARD_PORT = 8265
@@ -30,28 +32,43 @@ def _dashboard_up(address: str) -> bool:
     try:
         with urllib.request.urlopen(f"{address}/api/version", timeout=2) as response:
             return response.status == 200
+    except urllib.error.HTTPError:
+        return True  # it answered (401 when the cluster uses token authentication)
     except OSError:
         return False
 
 
+@dataclass
+class RayHead:
+    address: str             # job-submission (dashboard) address
+    env: dict[str, str]      # environment for clients of this head (`ray job submit`)
+
+
 @contextlib.contextmanager
-def ray_head(num_cpus: int | None = None) -> Iterator[str]:
-    """Yield the job-submission address of a running Ray cluster, starting a local head if needed."""
+def ray_head(num_cpus: int | None = None) -> Iterator[RayHead]:
+    """Yield a running Ray cluster's job-submission address, starting a local head if none answers.
+
+    A head started here uses Ray's token authentication (its default since 2.5x); its clients get
+    ``RAY_AUTH_MODE=token`` so they send the token Ray keeps in ``~/.ray/auth_token``. For a cluster that
+    is already running, the caller's own environment (``RAY_AUTH_MODE``, ``RAY_AUTH_TOKEN``) applies.
+    """
     existing = os.environ.get("RAY_ADDRESS")
     if existing and existing.startswith("http") and _dashboard_up(existing):
-        yield existing
+        yield RayHead(existing, {})
         return
     address = f"http://127.0.0.1:{DASHBOARD_PORT}"
     if _dashboard_up(address):
-        yield address
+        yield RayHead(address, {})
         return
+    env = {"RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "token")}
     # --block keeps `ray start` in the foreground: stopping that one process stops exactly the head it
     # started (`ray stop` would stop every Ray process on the machine, a user's own cluster included).
     command = [_ray_cli(), "start", "--head", "--block", "--include-dashboard=true",
                f"--dashboard-port={DASHBOARD_PORT}", "--disable-usage-stats"]
     if num_cpus is not None:
         command.append(f"--num-cpus={num_cpus}")
-    head = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    head = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **env})
     try:
         deadline = time.time() + 90
         while not _dashboard_up(address):
@@ -60,7 +77,7 @@ def ray_head(num_cpus: int | None = None) -> Iterator[str]:
             if time.time() > deadline:
                 raise RuntimeError(f"the Ray head started, but its job server at {address} did not come up")
             time.sleep(1)
-        yield address
+        yield RayHead(address, env)
     finally:
         head.terminate()
         try:
@@ -69,8 +86,8 @@ def ray_head(num_cpus: int | None = None) -> Iterator[str]:
             head.kill()
 
 
-def submit_job(address: str, entrypoint: list[str], working_dir: str | Path) -> int:
+def submit_job(head: RayHead, entrypoint: list[str], working_dir: str | Path) -> int:
     """``ray job submit``; waits for the job, streaming its logs. Returns the CLI's exit status."""
-    command = [_ray_cli(), "job", "submit", "--address", address, "--working-dir", str(working_dir), "--",
+    command = [_ray_cli(), "job", "submit", "--address", head.address, "--working-dir", str(working_dir), "--",
                *entrypoint]
-    return subprocess.run(command, env={**os.environ, "RAY_ADDRESS": address}).returncode
+    return subprocess.run(command, env={**os.environ, **head.env, "RAY_ADDRESS": head.address}).returncode

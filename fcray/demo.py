@@ -55,9 +55,9 @@ def run_demo(config: FcrayConfig, config_file: str | None = None, overrides: lis
     print("\n== [3/3] sft (ray job submit jobs/sft.py)")
     entrypoint = [sys.executable, "jobs/sft.py", "--preset", config.preset, *(["--config", str(Path(config_file).resolve())]
                   if config_file else []), *[a for o in overrides for a in ("--set", o)], "--set", f"workdir={workdir}"]
-    with ray_head(num_cpus=max(2, config.sft.num_workers * config.sft.cpus_per_worker)) as address:
-        print(f"Ray cluster: {address}")
-        code = submit_job(address, entrypoint, REPO_ROOT)
+    with ray_head(num_cpus=max(2, config.sft.num_workers * config.sft.cpus_per_worker)) as head:
+        print(f"Ray cluster: {head.address}")
+        code = submit_job(head, entrypoint, REPO_ROOT)
     if code != 0:
         print(f"fcray demo: the SFT job failed (exit {code}); see its log above", file=sys.stderr)
         return code
