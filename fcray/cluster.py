@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -84,6 +86,22 @@ def ray_head(num_cpus: int | None = None) -> Iterator[RayHead]:
             head.wait(timeout=60)
         except subprocess.TimeoutExpired:
             head.kill()
+
+
+def init_address() -> str:
+    """The ``address`` for ``ray.init``: ``RAY_ADDRESS`` (set inside `ray job submit` jobs), else a local
+    cluster started with `ray start` if its GCS answers, else ``"local"`` (a new instance). Ray's own
+    auto-detection trusts ``/tmp/ray/ray_current_cluster`` even when that cluster is gone, and then
+    waits minutes for a dead GCS."""
+    if os.environ.get("RAY_ADDRESS"):
+        return os.environ["RAY_ADDRESS"]
+    current = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"
+    try:
+        host, _, port = current.read_text().strip().rpartition(":")
+        socket.create_connection((host, int(port)), timeout=1).close()
+        return "auto"
+    except (OSError, ValueError):
+        return "local"
 
 
 def submit_job(head: RayHead, entrypoint: list[str], working_dir: str | Path) -> int:

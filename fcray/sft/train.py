@@ -106,7 +106,7 @@ def build_trainer(job: SFTJob, world_size: int):
         seed=sft.seed,
         report_to="none",
         use_cpu=not sft.use_gpu,
-        ddp_backend=None if sft.use_gpu else "gloo",
+        ddp_backend="gloo" if world_size > 1 and not sft.use_gpu else None,  # single process: no DDP
         dataloader_num_workers=0,
         disable_tqdm=True,
     )
@@ -160,7 +160,9 @@ def run_sft(config: FcrayConfig, run_name: str | None = None):
     job = SFTJob(sft=config.sft, model_path=resolve_model_path(config.model.name_or_path, config.model.tiny),
                  train_path=str(train_path), run_dir=str(run_dir), dtype=config.model.dtype)
     if not ray.is_initialized():
-        ray.init(address=os.environ.get("RAY_ADDRESS"), ignore_reinit_error=True)
+        from fcray.cluster import init_address
+
+        ray.init(address=init_address())
     trainer = TorchTrainer(
         train_func,
         train_loop_config={"job": job},
