@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from fcray.config import FcrayConfig, SFTConfig
+from fcray.sft.mfu import flops_per_token, mfu, peak_flops
 
 
 @dataclass
@@ -35,11 +36,12 @@ class SFTJob:
     dtype: str = "float32"
 
 
-def _metrics_callback(run_dir: str, world_size: int):
+def _metrics_callback(run_dir: str, world_size: int, flops_per_token: float | None = None,
+                      peak_flops: float | None = None):
     from transformers import TrainerCallback
 
     class MetricsWriter(TrainerCallback):
-        """Appends one JSON line per logging step (rank 0), adding throughput."""
+        """Appends one JSON line per logging step (rank 0), adding throughput (and MFU on GPUs)."""
 
         def __init__(self) -> None:
             self.last_time = time.time()
@@ -57,6 +59,8 @@ def _metrics_callback(run_dir: str, world_size: int):
                 rate = (tokens - self.last_tokens) / max(now - self.last_time, 1e-9)
                 record["tokens_per_s"] = rate
                 record["tokens_per_s_per_worker"] = rate / world_size
+                if flops_per_token and peak_flops:
+                    record["mfu"] = mfu(rate / world_size, flops_per_token, peak_flops)
                 self.last_tokens = tokens
             self.last_time = now
             with open(Path(run_dir) / "metrics.jsonl", "a") as f:
@@ -112,7 +116,14 @@ def build_trainer(job: SFTJob, world_size: int):
     )
     trainer = SFTTrainer(model=model, args=args, train_dataset=train_dataset, processing_class=tokenizer,
                          peft_config=peft_config)
-    trainer.add_callback(_metrics_callback(job.run_dir, world_size))
+    flops, peak = None, None
+    if sft.use_gpu and torch.cuda.is_available():
+        config = model.config
+        embedding = config.vocab_size * config.hidden_size
+        n_params = sum(p.numel() for p in model.parameters()) - embedding
+        flops = flops_per_token(n_params, config.num_hidden_layers, config.hidden_size, sft.max_length)
+        peak = peak_flops(torch.cuda.get_device_name(), job.dtype)
+    trainer.add_callback(_metrics_callback(job.run_dir, world_size, flops, peak))
     return trainer
 
 
