@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -23,6 +24,9 @@ from typing import Any
 
 from fcray.config import FcrayConfig, SFTConfig
 from fcray.sft.mfu import flops_per_token, mfu, peak_flops
+
+
+FINAL_WEIGHTS = "final"  # folder in the last Ray checkpoint of a run: the trained adapter or full weights
 
 
 @dataclass
@@ -131,6 +135,7 @@ def train_func(config: dict[str, Any]) -> None:
     """Runs in every Ray Train worker."""
     import ray.train
     from ray.train.huggingface.transformers import RayTrainReportCallback, prepare_trainer
+    from transformers.trainer_utils import get_last_checkpoint
 
     job: SFTJob = config["job"]
     context = ray.train.get_context()
@@ -141,14 +146,31 @@ def train_func(config: dict[str, Any]) -> None:
     checkpoint = ray.train.get_checkpoint()
     if checkpoint is not None:  # a restarted worker group, or a resubmitted run: continue where it stopped
         with checkpoint.as_directory() as directory:
-            trainer.train(resume_from_checkpoint=os.path.join(directory, RayTrainReportCallback.CHECKPOINT_NAME))
+            state = os.path.join(directory, RayTrainReportCallback.CHECKPOINT_NAME)
+            if not os.path.isdir(state):
+                raise RuntimeError(f"checkpoint {checkpoint.path} has no trainer state ('{RayTrainReportCallback.CHECKPOINT_NAME}/'); "
+                                   f"start a new run name instead of resuming this one")
+            trainer.train(resume_from_checkpoint=state)
     else:
         trainer.train()
 
-    if context.get_world_rank() == 0:  # the adapter (LoRA) or the full weights; the driver merges and checks
-        out = Path(job.run_dir) / "final"
-        trainer.model.save_pretrained(out)
-        trainer.processing_class.save_pretrained(out)
+    # The final adapter (LoRA) or full weights go to storage as a Ray checkpoint, so the driver finds them on
+    # any cluster (local disk, shared file system or cloud storage); every worker reports, rank 0 saves.
+    with tempfile.TemporaryDirectory() as directory:
+        checkpoint = None
+        if context.get_world_rank() == 0:
+            final = Path(directory) / FINAL_WEIGHTS
+            trainer.model.save_pretrained(final)
+            trainer.processing_class.save_pretrained(final)
+            # With the trainer state too, so resubmitting the run name with more steps continues from here.
+            last = get_last_checkpoint(trainer.args.output_dir)
+            if last is not None:
+                shutil.copytree(last, Path(directory) / RayTrainReportCallback.CHECKPOINT_NAME)
+            checkpoint = ray.train.Checkpoint.from_directory(directory)
+        metrics: dict[str, Any] = {}
+        for log in trainer.state.log_history:  # the latest value of every logged metric, as Ray's callback does
+            metrics.update(log)
+        ray.train.report({**metrics, "step": trainer.state.global_step, "final": True}, checkpoint=checkpoint)
 
 
 def run_sft(config: FcrayConfig, run_name: str | None = None):
@@ -188,19 +210,21 @@ def run_sft(config: FcrayConfig, run_name: str | None = None):
     )
     result = trainer.fit()
     if result.error is None:
-        export_run(config, run_dir, job.model_path, result.metrics)
+        with result.checkpoint.as_directory() as directory:
+            export_run(config, Path(directory) / FINAL_WEIGHTS, run_dir, job.model_path, result.metrics)
     return result
 
 
-def export_run(config: FcrayConfig, run_dir: Path, base_model: str, metrics: dict[str, Any] | None) -> Path:
-    """Merge the run's final weights into ``<run_dir>/model``, check it, write its card and loss curve."""
+def export_run(config: FcrayConfig, final: Path, run_dir: Path, base_model: str,
+               metrics: dict[str, Any] | None) -> Path:
+    """Merge the run's ``final`` weights into ``<run_dir>/model``, check it, write its card and loss curve."""
     import dataclasses
 
     from fcray.data.io import load_examples
     from fcray.sft.export import merge_to_folder, verify_model, write_model_card
     from fcray.sft.inspect import write_loss_curve
 
-    out = merge_to_folder(run_dir / "final", run_dir / "model", base=base_model)
+    out = merge_to_folder(final, run_dir / "model", base=base_model)
     data_dir = Path(config.workdir).resolve() / "data"
     validation = load_examples(data_dir / "validation.jsonl")
     probe = next(e for e in validation if e["ground_truth"]["kind"] == "call")
