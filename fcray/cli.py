@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, DataError) as exc:
+    except (ConfigError, DataError, FileNotFoundError) as exc:
         print(f"fcray {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

@@ -53,6 +53,11 @@ def test_bad_source_is_a_clear_error(tmp_path):
         merge_to_folder(tmp_path, tmp_path / "out")
 
 
+def test_export_merge_cli_bad_source(tmp_path, capsys):
+    assert main(["export", "merge", "--source", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    assert "fcray export: error:" in capsys.readouterr().err
+
+
 def test_export_merge_cli(adapter_dir, tiny_model_dir, tmp_path, capsys):
     source, _, _ = adapter_dir
     assert main(["export", "merge", "--source", str(source), "--base", str(tiny_model_dir),
