@@ -59,15 +59,14 @@ def cmd_data(args: argparse.Namespace) -> int:
     files = build_dataset(config.data, out)
     print(format_summary(files))
     if args.export:
-        _export(args.export, files.train, files.validation, config)
+        _export(args.export, [files.train, files.validation], config)
     return 0
 
 
-def _export(kind: str, *paths_and_config) -> None:
+def _export(kind: str, paths: list[Path], config: FcrayConfig) -> None:
     from fcray.data.export import render_text, to_sharegpt
     from fcray.data.io import load_examples
 
-    *paths, config = paths_and_config
     tokenizer = None
     if kind == "text":
         from transformers import AutoTokenizer
