@@ -207,8 +207,7 @@ def fcray_verdict(completion: str, example: dict[str, Any]) -> tuple[bool, str]:
     parsed = parse_completion(completion)
     if not parsed.ok:
         return False, parsed.status
-    params = {t["function"]["name"]: t["function"]["parameters"] for t in example["tools"]}
-    verdict = match_calls(parsed.calls, example["ground_truth"]["calls"], params)
+    verdict = match_calls(parsed.calls, example["ground_truth"]["calls"], tool_index(example["tools"]).parameters)
     return verdict.valid, verdict.error_type or "ok"
 
 

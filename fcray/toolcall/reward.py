@@ -37,7 +37,7 @@ from fcray.toolcall.execute import DEFAULT_REGISTRY, ToolRegistry
 from fcray.toolcall.cache import by_identity
 from fcray.toolcall.match import CallMetrics, asks_for, call_metrics, haystack_for, match_calls
 from fcray.toolcall.parse import Parsed, as_parsed
-from fcray.toolcall.schema import SchemaIssue, tool_index
+from fcray.toolcall.schema import SchemaIssue, check_calls, tool_index
 
 
 @dataclass(slots=True)
@@ -58,11 +58,6 @@ class _Checked:
 
 def _parameters(example: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return tool_index(example["tools"]).parameters
-
-
-def _schema_issues(parsed: Parsed, example: Mapping[str, Any]) -> list[list[SchemaIssue]]:
-    index = tool_index(example["tools"])
-    return [index.check(call) for call in parsed.calls]
 
 
 def _kind(example: Mapping[str, Any]) -> str:
@@ -95,7 +90,7 @@ def schema_score(completion: Any, example: Mapping[str, Any], issues: list[list[
     parsed = as_parsed(completion)
     if (early := _unless_checkable(parsed, example)) is not None:
         return early
-    issues = _schema_issues(parsed, example) if issues is None else issues
+    issues = check_calls(parsed.calls, example["tools"]) if issues is None else issues
     bad = [i[0].reason for i in issues if i]
     return Score(1 - len(bad) / len(issues), bad[0] if bad else "ok")
 
@@ -105,7 +100,7 @@ def execute_score(completion: Any, example: Mapping[str, Any], registry: ToolReg
     parsed = as_parsed(completion)
     if (early := _unless_checkable(parsed, example)) is not None:
         return early
-    issues = _schema_issues(parsed, example) if issues is None else issues
+    issues = check_calls(parsed.calls, example["tools"]) if issues is None else issues
     runs = [registry.execute(call, example["tools"], call_issues) for call, call_issues in zip(parsed.calls, issues)]
     failed = [r.reason for r in runs if not r.ok]
     return Score(1 - len(failed) / len(runs), failed[0] if failed else "ok")
@@ -216,7 +211,7 @@ def judge(completion: Any, example: Mapping[str, Any], weights: Mapping[str, flo
     """Parse once, score every component, and combine with ``weights`` (default: the reference recipe)."""
     weights = DEFAULT_WEIGHTS if weights is None else weights
     parsed = as_parsed(completion)
-    issues = _schema_issues(parsed, example) if parsed.ok and _kind(example) == "call" else None
+    issues = check_calls(parsed.calls, example["tools"]) if parsed.ok and _kind(example) == "call" else None
     wanted = dict.fromkeys([*components, *weights])
     metrics = metrics_for(parsed, example) if "args_f1" in wanted else None
     scores: dict[str, Score] = {}
