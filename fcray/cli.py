@@ -110,10 +110,10 @@ def cmd_sft(args: argparse.Namespace) -> int:
     if not args.no_eval:
         from fcray.eval.compare import format_comparison
         from fcray.model.tiny import resolve_model_path
-        from fcray.sft.train import evaluate_run
+        from fcray.sft.train import evaluate_run, sft_run_dir
 
-        run_dir = Path(config.workdir).resolve() / "runs" / (args.run_name or f"sft-{config.preset}")
-        summaries = evaluate_run(config, run_dir, resolve_model_path(config.model.name_or_path, config.model.tiny))
+        base_model = resolve_model_path(config.model.name_or_path, config.model.tiny)
+        summaries = evaluate_run(config, sft_run_dir(config, args.run_name), base_model)
         print(f"held-out validation ({summaries['sft']['examples']} examples), fcray.toolcall checks:")
         print(format_comparison(summaries))
     return 0
@@ -137,14 +137,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 def _show_training_example(config: FcrayConfig) -> int:
     from transformers import AutoTokenizer
 
-    from fcray.data.pipeline import build_dataset
     from fcray.data.io import load_examples
+    from fcray.data.pipeline import ensure_dataset
     from fcray.model.tiny import resolve_model_path
     from fcray.sft.inspect import format_loss_mask, loss_mask
 
-    train = Path(config.workdir) / "data" / "train.jsonl"
-    if not train.exists():
-        build_dataset(config.data, train.parent)
+    train = ensure_dataset(config.data, config.workdir) / "train.jsonl"
     tokenizer = AutoTokenizer.from_pretrained(resolve_model_path(config.model.name_or_path, config.model.tiny))
     example = next(e for e in load_examples(train) if e["category"] == "multi_turn")
     print(f"training example {example['id']} as SFT sees it (assistant_only_loss={config.sft.assistant_only_loss}):")

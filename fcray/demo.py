@@ -27,6 +27,7 @@ def run_demo(config: FcrayConfig, config_file: str | None = None, overrides: lis
     from fcray.data.pipeline import build_dataset, format_summary
     from fcray.eval.compare import format_comparison
     from fcray.model.tiny import resolve_model_path
+    from fcray.sft.train import sft_run_dir
 
     workdir = Path(config.workdir).resolve()
     print(f"== fcray demo: preset '{config.preset}', outputs in {workdir}")
@@ -61,7 +62,7 @@ def run_demo(config: FcrayConfig, config_file: str | None = None, overrides: lis
     if code != 0:
         print(f"fcray demo: the SFT job failed (exit {code}); see its log above", file=sys.stderr)
         return code
-    run_dir = workdir / "runs" / f"sft-{config.preset}"
+    run_dir = sft_run_dir(config)
     results = json.loads((run_dir / "eval" / "results.json").read_text())
     print(f"(sft: {time.time() - start:.1f}s)")
     print(f"\nbase (A) vs SFT (B) on {results['sft']['examples']} held-out validation examples:")

@@ -81,6 +81,14 @@ def build_dataset(config: DataConfig, out_dir: str | Path) -> DatasetFiles:
     return DatasetFiles(out_dir, {**summary, "report_text": report.summary()})
 
 
+def ensure_dataset(config: DataConfig, workdir: str | Path) -> Path:
+    """``<workdir>/data``, built with :func:`build_dataset` unless its train split already exists."""
+    out_dir = Path(workdir).resolve() / "data"
+    if not (out_dir / "train.jsonl").exists():
+        build_dataset(config, out_dir)
+    return out_dir
+
+
 def format_summary(files: DatasetFiles) -> str:
     summary = files.summary
     lines = [summary["report_text"], ""]

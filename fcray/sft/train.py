@@ -173,22 +173,29 @@ def train_func(config: dict[str, Any]) -> None:
         ray.train.report({**metrics, "step": trainer.state.global_step, "final": True}, checkpoint=checkpoint)
 
 
+def default_run_name(config: FcrayConfig) -> str:
+    return f"sft-{config.preset}"
+
+
+def sft_run_dir(config: FcrayConfig, run_name: str | None = None) -> Path:
+    """Where a run's metrics, loss curve, merged model and evaluation go: ``<workdir>/runs/<run name>``."""
+    return Path(config.workdir).resolve() / "runs" / (run_name or default_run_name(config))
+
+
 def run_sft(config: FcrayConfig, run_name: str | None = None):
     """Launch SFT for ``config`` on the current Ray cluster (a local one is started if none is running)."""
     import ray
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
-    from fcray.data.pipeline import build_dataset
+    from fcray.data.pipeline import ensure_dataset
     from fcray.model.tiny import resolve_model_path
 
     workdir = Path(config.workdir).resolve()
-    train_path = workdir / "data" / "train.jsonl"
-    if not train_path.exists():
-        build_dataset(config.data, workdir / "data")
-    run_name = run_name or f"sft-{config.preset}"
+    train_path = ensure_dataset(config.data, workdir) / "train.jsonl"
+    run_name = run_name or default_run_name(config)
     storage = config.sft.storage_path or str(workdir / "ray_results")
-    run_dir = workdir / "runs" / run_name
+    run_dir = sft_run_dir(config, run_name)
     run_dir.mkdir(parents=True, exist_ok=True)
     job = SFTJob(sft=config.sft, model_path=resolve_model_path(config.model.name_or_path, config.model.tiny),
                  train_path=str(train_path), run_dir=str(run_dir), dtype=config.model.dtype)
