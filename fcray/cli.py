@@ -20,7 +20,6 @@ from fcray.data.report import DataError
 
 # Stages that later work lands; until then they say so plainly instead of pretending.
 PLANNED = {
-    "grpo": "GRPO on Ray with vLLM rollout actors, issue #5",
     "eval": "evaluation and BFCL, issue #6",
     "report": "the A/B/C comparison report, issue #6",
     "serve": "Ray Serve LLM with tool calling, issue #7",
@@ -119,6 +118,27 @@ def cmd_sft(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_grpo(args: argparse.Namespace) -> int:
+    from fcray.grpo.train import evaluate_run, grpo_run_dir, run_grpo, starting_model
+
+    config = _config(args)
+    start_model = starting_model(config)  # fails early, with the fix, when there is no SFT model yet
+    result = run_grpo(config, args.run_name)
+    if result.error is not None:
+        print(f"fcray grpo: training failed: {result.error}", file=sys.stderr)
+        return 1
+    run_dir = grpo_run_dir(config, args.run_name)
+    print(f"fcray grpo: done. final metrics: {json.dumps(result.metrics)}")
+    print(f"model C: {run_dir / 'model'}; metrics: {run_dir / 'metrics.jsonl'}; curves: {run_dir / 'curves.png'}")
+    if not args.no_eval:
+        from fcray.eval.compare import format_comparison
+
+        summaries = evaluate_run(config, run_dir, start_model)
+        print(f"held-out validation ({summaries['grpo']['examples']} examples), fcray.toolcall checks:")
+        print(format_comparison(summaries))
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from fcray.sft.export import check_loads_in_vllm, merge_to_folder, verify_model
 
@@ -192,6 +212,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show-example", action="store_true",
                    help="print one rendered training example with its loss mask, then exit (no training)")
     p.set_defaults(func=cmd_sft)
+
+    p = sub.add_parser("grpo", help="GRPO on Ray (TRL GRPOTrainer workers, vLLM rollout actors, in-memory weight sync)")
+    _add_config_args(p)
+    p.add_argument("--run-name", help="Ray Train run name (default: grpo-<preset>); the same name resumes")
+    p.add_argument("--no-eval", action="store_true", help="skip scoring the SFT vs GRPO model on validation")
+    p.set_defaults(func=cmd_grpo)
 
     p = sub.add_parser("export", help="merge a LoRA adapter (or copy full weights) into a self-contained model")
     export_sub = p.add_subparsers(dest="export_command", required=True)

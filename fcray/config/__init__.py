@@ -10,6 +10,7 @@ from fcray.config.schema import (
     FcrayConfig,
     GRPOConfig,
     ModelConfig,
+    RolloutConfig,
     ServeConfig,
     SFTConfig,
     TinyModelConfig,
@@ -17,6 +18,6 @@ from fcray.config.schema import (
 
 __all__ = [
     "AugmentConfig", "BenchConfig", "ConfigError", "DataConfig", "EvalConfig", "FcrayConfig", "GRPOConfig",
-    "ModelConfig", "SFTConfig", "ServeConfig", "TinyModelConfig", "available_presets", "config_to_dict",
+    "ModelConfig", "RolloutConfig", "SFTConfig", "ServeConfig", "TinyModelConfig", "available_presets", "config_to_dict",
     "load_config",
 ]

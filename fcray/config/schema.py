@@ -129,31 +129,75 @@ class SFTConfig:
 
 
 @dataclass
+class RolloutConfig:
+    """The vLLM engines (Ray actors) that generate GRPO's completions."""
+
+    num_actors: int = 2
+    cpus_per_actor: int = 1
+    gpus_per_actor: float = 0.0          # 1 on GPU clusters: one engine per GPU
+    max_model_len: int = 4096            # prompt + completion tokens an engine accepts
+    kv_cache_memory_bytes: int | None = None  # vLLM's CPU backend needs it set (the tiny preset does)
+    gpu_memory_utilization: float = 0.85  # GPU engines; ignored when kv_cache_memory_bytes is set
+    enforce_eager: bool = True           # no CUDA graphs / torch.compile: fast start, the CPU default
+    max_restarts: int = 3                # a dead engine is recreated by Ray this many times
+
+    def __post_init__(self) -> None:
+        _check(self.num_actors >= 1, "grpo.rollout.num_actors", "must be >= 1")
+        _check(self.cpus_per_actor >= 1, "grpo.rollout.cpus_per_actor", "must be >= 1")
+        _check(self.max_model_len >= 64, "grpo.rollout.max_model_len", "must be >= 64 tokens")
+
+
+@dataclass
 class GRPOConfig:
-    num_generations: int = 8
+    # The starting policy: a model folder or Hub id; None = the merged SFT model of this preset's SFT run
+    # (<workdir>/runs/sft-<preset>/model).
+    model_path: str | None = None
+    use_lora: bool = False           # train a LoRA adapter; the reference model is the base (adapter off)
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_target_modules: str | list[str] = "all-linear"
+    num_generations: int = 8         # completions per prompt (the group GRPO normalises rewards within)
     learning_rate: float = 1e-6
-    beta: float = 0.0
-    max_prompt_length: int = 2048
+    beta: float = 0.0                # KL coefficient to the reference model (0 = no reference model)
+    loss_type: str = "dapo"          # TRL's loss variants: grpo | dapo | dr_grpo | bnpo | ...
+    epsilon: float = 0.2             # clip range of the importance ratio
+    max_prompt_length: int = 2048    # longer prompts are left out of GRPO's data (counted in the log)
     max_completion_length: int = 256
     temperature: float = 0.7
     top_p: float = 0.8
     top_k: int = 20
     max_steps: int = 200
-    per_device_train_batch_size: int = 8
+    per_device_train_batch_size: int = 8  # completions per worker per step (= prompts x num_generations)
+    gradient_accumulation_steps: int = 1
+    logging_steps: int = 1
+    save_steps: int = 50
     num_workers: int = 2
-    num_rollout_actors: int = 2
+    cpus_per_worker: int = 1
     use_gpu: bool = False
+    rollout: RolloutConfig = field(default_factory=RolloutConfig)
     # Reward components and weights, named as in fcray.toolcall's reward registry (fcray.toolcall.COMPONENTS);
     # penalties (no_call_penalty, ask_penalty) score -1 when triggered, so give them a positive weight.
     reward_weights: dict[str, float] = field(
         default_factory=lambda: {"parse": 0.25, "schema": 0.25, "execute": 0.25, "match": 0.25}
     )
     seed: int = 42
-    storage_path: str | None = None
+    storage_path: str | None = None   # local path or cloud URI; None = <workdir>/ray_results
+    num_to_keep: int = 2
+    max_failures: int = 3
 
     def __post_init__(self) -> None:
         _check(self.num_generations >= 2, "grpo.num_generations", "GRPO needs at least 2 completions per prompt")
         _check(self.temperature > 0, "grpo.temperature", "must be > 0 (GRPO needs sampling)")
+        _check(self.learning_rate > 0, "grpo.learning_rate", "must be positive")
+        _check(self.beta >= 0, "grpo.beta", "must be >= 0")
+        _check(self.num_workers >= 1, "grpo.num_workers", "must be >= 1")
+        _check(self.max_steps >= 1, "grpo.max_steps", "must be >= 1")
+        _check(self.per_device_train_batch_size % self.num_generations == 0, "grpo.per_device_train_batch_size",
+               f"must be a multiple of grpo.num_generations ({self.num_generations}): each worker trains on whole "
+               f"groups of completions")
+        _check(self.max_prompt_length + self.max_completion_length <= self.rollout.max_model_len,
+               "grpo.rollout.max_model_len", f"must be >= grpo.max_prompt_length + grpo.max_completion_length "
+               f"({self.max_prompt_length + self.max_completion_length})")
         from fcray.toolcall.reward import COMPONENTS  # the registry configs name rewards by
 
         unknown = sorted(set(self.reward_weights) - set(COMPONENTS))

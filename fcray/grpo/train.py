@@ -1,0 +1,309 @@
+"""GRPO on Ray: Ray Train policy workers running TRL's GRPOTrainer, rollouts from vLLM engine actors.
+
+The driver (:func:`run_grpo`) starts the rollout engines (:class:`fcray.grpo.rollout.RolloutPool`), then a
+``TorchTrainer`` whose workers (:func:`train_func`) each build TRL's ``GRPOTrainer`` with a ``rollout_func``
+(:class:`PoolRollout`) that sends the worker's prompts to the engines. TRL does the rest of GRPO — group-
+normalised advantages, the clipped objective and its loss variants, the KL to the reference model (with
+LoRA: the policy with its adapter disabled) — on the completions, token ids and log-probabilities the
+engines return. Rewards are fcray.toolcall's components, weighted as ``grpo.reward_weights`` says.
+
+After every optimizer step, the first rollout of the next step sends the new weights to the engines
+(rank 0, through Ray's object store; :mod:`fcray.grpo.weight_sync`) before any worker generates. Engines
+that were restarted are detected by their weight version and re-synced by whichever worker meets them.
+
+Checkpoints and resume work as for SFT: Ray's ``RayTrainReportCallback`` reports each TRL checkpoint,
+``FailureConfig`` restarts a failed worker group, and ``train_func`` resumes from the latest checkpoint (also
+when the same run name is submitted again).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fcray.config import FcrayConfig, GRPOConfig
+from fcray.grpo.metrics import PhaseTimer, metrics_callback, timed_reward
+from fcray.grpo.rollout import RolloutPool, Sampling
+
+FINAL_WEIGHTS = "final"
+# Components always scored (weight 0 unless configured) so each step logs them: the parse rate and the
+# exact-match rate are the two numbers a user watches first.
+LOGGED_COMPONENTS = ("parse", "match")
+
+
+@dataclass
+class GRPOJob:
+    """Everything a policy worker needs, passed as one object across the Ray boundary."""
+
+    grpo: GRPOConfig
+    model_path: str
+    train_path: str
+    run_dir: str
+    pool: RolloutPool
+    dtype: str = "float32"
+    enable_thinking: bool = False
+
+
+def _sample_seed(seed: int, step: int, rank: int, index: int) -> int:
+    return (seed * 1_000_003 + step * 10_007 + rank * 1_009 + index) % (2**31 - 1)
+
+
+class PoolRollout:
+    """TRL ``rollout_func``: one completion per prompt it receives (TRL's sampler already repeats each prompt
+    ``num_generations`` times), from the engines, with weights of the trainer's current step."""
+
+    def __init__(self, pool: RolloutPool, tokenizer: Any, grpo: GRPOConfig, timer: PhaseTimer) -> None:
+        self.pool, self.tokenizer, self.grpo, self.timer = pool, tokenizer, grpo, timer
+        self.sampling = Sampling(temperature=grpo.temperature, top_p=grpo.top_p, top_k=grpo.top_k,
+                                 max_tokens=grpo.max_completion_length)
+        self.synced_step: int | None = None
+
+    def current_weights(self, trainer: Any):
+        from fcray.grpo.weight_sync import policy_weights
+
+        return policy_weights(trainer.model)
+
+    def sync(self, trainer: Any) -> None:
+        """Before the first rollout of a step: rank 0 sends the weights, every rank waits for it."""
+        import torch.distributed as dist
+
+        step = trainer.state.global_step
+        if step == self.synced_step:
+            return
+        if step > 0:  # step 0: the engines loaded the same starting weights from disk
+            start = time.perf_counter()
+            if trainer.accelerator.process_index == 0:
+                self.pool.sync(self.current_weights(trainer), step)
+            if dist.is_available() and dist.is_initialized():
+                dist.barrier()
+            self.timer.add("sync", time.perf_counter() - start)
+        self.synced_step = step
+
+    def __call__(self, prompts: list[str], trainer: Any) -> dict[str, Any]:
+        if prompts and not isinstance(prompts[0], str):
+            raise TypeError("fcray's GRPO data holds rendered prompt text; got conversational prompts")
+        self.sync(trainer)
+        step, rank = trainer.state.global_step, trainer.accelerator.process_index
+        prompt_ids = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+        seeds = [_sample_seed(self.grpo.seed, step, rank, i) for i in range(len(prompts))]
+        completions, stats = self.pool.generate(prompt_ids, self.sampling, seeds, version=step,
+                                                current_weights=lambda: self.current_weights(trainer), offset=rank)
+        self.timer.add("rollout", stats.seconds, stats.completion_tokens)
+        self.timer.add("resync", 0.0, stats.resyncs)
+        return {"prompt_ids": [c.prompt_ids for c in completions],
+                "completion_ids": [c.completion_ids for c in completions],
+                "logprobs": [c.logprobs for c in completions]}
+
+
+def reward_setup(weights: dict[str, float], timer: PhaseTimer) -> tuple[list[Any], list[float]]:
+    """fcray's reward functions for TRL with their weights; always-logged components get weight 0."""
+    from fcray.toolcall.reward import trl_reward_funcs
+
+    full = {**{name: 0.0 for name in LOGGED_COMPONENTS if name not in weights}, **weights}
+    funcs, values = trl_reward_funcs(full)
+    return [timed_reward(f, timer) for f in funcs], values
+
+
+def build_trainer(job: GRPOJob, world_size: int):
+    """TRL's GRPOTrainer for ``job``, generating through the job's rollout engines."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import GRPOConfig as TRLGRPOConfig
+    from trl import GRPOTrainer
+
+    from fcray.data.io import load_examples
+    from fcray.grpo.data import grpo_dataset, prompt_rows
+
+    grpo = job.grpo
+    if not grpo.use_gpu:
+        torch.set_num_threads(grpo.cpus_per_worker)
+    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # rollout_func is experimental in TRL 1.16
+    tokenizer = AutoTokenizer.from_pretrained(job.model_path)
+    model = AutoModelForCausalLM.from_pretrained(job.model_path, dtype=getattr(torch, job.dtype))
+    prompts = prompt_rows(load_examples(job.train_path), tokenizer, grpo.max_prompt_length, job.enable_thinking)
+    peft_config = None
+    if grpo.use_lora:
+        from peft import LoraConfig
+
+        peft_config = LoraConfig(r=grpo.lora_r, lora_alpha=grpo.lora_alpha, target_modules=grpo.lora_target_modules,
+                                 task_type="CAUSAL_LM")
+    timer = PhaseTimer()
+    reward_funcs, reward_weights = reward_setup(grpo.reward_weights, timer)
+    args = TRLGRPOConfig(
+        output_dir=tempfile.mkdtemp(prefix="fcray-grpo-"),
+        per_device_train_batch_size=grpo.per_device_train_batch_size,
+        gradient_accumulation_steps=grpo.gradient_accumulation_steps,
+        num_generations=grpo.num_generations,
+        max_completion_length=grpo.max_completion_length,
+        temperature=grpo.temperature, top_p=grpo.top_p, top_k=grpo.top_k,
+        learning_rate=grpo.learning_rate,
+        beta=grpo.beta, loss_type=grpo.loss_type, epsilon=grpo.epsilon,
+        reward_weights=reward_weights,
+        max_steps=grpo.max_steps,
+        logging_steps=grpo.logging_steps,
+        save_strategy="steps", save_steps=grpo.save_steps,
+        seed=grpo.seed,
+        bf16=job.dtype == "bfloat16" and grpo.use_gpu,
+        report_to="none",
+        use_cpu=not grpo.use_gpu,
+        ddp_backend="gloo" if world_size > 1 and not grpo.use_gpu else None,
+        dataloader_num_workers=0,
+        disable_tqdm=True,
+    )
+    trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs, args=args, train_dataset=grpo_dataset(prompts),
+                          processing_class=tokenizer, peft_config=peft_config,
+                          rollout_func=PoolRollout(job.pool, tokenizer, grpo, timer))
+    trainer.add_callback(metrics_callback(job.run_dir, timer))
+    return trainer
+
+
+def train_func(config: dict[str, Any]) -> None:
+    """Runs in every Ray Train worker."""
+    import ray.train
+    from ray.train.huggingface.transformers import RayTrainReportCallback, prepare_trainer
+    from transformers.trainer_utils import get_last_checkpoint
+
+    job: GRPOJob = config["job"]
+    context = ray.train.get_context()
+    trainer = build_trainer(job, context.get_world_size())
+    trainer.add_callback(RayTrainReportCallback())
+    trainer = prepare_trainer(trainer)
+
+    checkpoint = ray.train.get_checkpoint()
+    if checkpoint is not None:  # a restarted worker group, or a resubmitted run: continue where it stopped
+        with checkpoint.as_directory() as directory:
+            state = os.path.join(directory, RayTrainReportCallback.CHECKPOINT_NAME)
+            if not os.path.isdir(state):
+                raise RuntimeError(f"checkpoint {checkpoint.path} has no trainer state; start a new run name")
+            trainer.train(resume_from_checkpoint=state)
+    else:
+        trainer.train()
+
+    with tempfile.TemporaryDirectory() as directory:
+        checkpoint = None
+        if context.get_world_rank() == 0:
+            trainer.model.save_pretrained(Path(directory) / FINAL_WEIGHTS)
+            trainer.processing_class.save_pretrained(Path(directory) / FINAL_WEIGHTS)
+            last = get_last_checkpoint(trainer.args.output_dir)
+            if last is not None:
+                shutil.copytree(last, Path(directory) / RayTrainReportCallback.CHECKPOINT_NAME)
+            checkpoint = ray.train.Checkpoint.from_directory(directory)
+        metrics: dict[str, Any] = {}
+        for log in trainer.state.log_history:
+            metrics.update(log)
+        ray.train.report({**metrics, "step": trainer.state.global_step, "final": True}, checkpoint=checkpoint)
+
+
+def default_run_name(config: FcrayConfig) -> str:
+    return f"grpo-{config.preset}"
+
+
+def grpo_run_dir(config: FcrayConfig, run_name: str | None = None) -> Path:
+    return Path(config.workdir).resolve() / "runs" / (run_name or default_run_name(config))
+
+
+def starting_model(config: FcrayConfig) -> str:
+    """``grpo.model_path``, else the merged model of this preset's SFT run."""
+    if config.grpo.model_path:
+        from fcray.model.tiny import resolve_model_path
+
+        return resolve_model_path(config.grpo.model_path, config.model.tiny)
+    from fcray.sft.train import sft_run_dir
+
+    sft_model = sft_run_dir(config) / "model"
+    if not (sft_model / "config.json").exists():
+        raise FileNotFoundError(f"GRPO starts from the SFT model, and {sft_model} has none: run `fcray sft --preset "
+                                f"{config.preset}` first, or set grpo.model_path to a model folder or Hub id")
+    return str(sft_model)
+
+
+def cpus_needed(grpo: GRPOConfig) -> int:
+    """Logical CPUs a GRPO run reserves: its policy workers plus its rollout engines."""
+    return grpo.num_workers * grpo.cpus_per_worker + grpo.rollout.num_actors * grpo.rollout.cpus_per_actor
+
+
+def run_grpo(config: FcrayConfig, run_name: str | None = None):
+    """Launch GRPO for ``config`` on the current Ray cluster (a local one is started if none is running)."""
+    import ray
+    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train.torch import TorchTrainer
+
+    from fcray.data.pipeline import ensure_dataset
+    from fcray.grpo.rollout import EngineSpec
+
+    workdir = Path(config.workdir).resolve()
+    train_path = ensure_dataset(config.data, workdir) / "train.jsonl"
+    model_path = starting_model(config)
+    run_name = run_name or default_run_name(config)
+    run_dir = grpo_run_dir(config, run_name)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    grpo = config.grpo
+    if not ray.is_initialized():
+        from fcray.cluster import init_address
+
+        address = init_address()
+        # A new local instance gets enough logical CPUs for every worker and engine even on a 2-core machine
+        # (they then share the cores); an existing cluster is used as it is.
+        ray.init(address=address, **({"num_cpus": max(os.cpu_count() or 1, cpus_needed(grpo))}
+                                     if address == "local" else {}))
+    pool = RolloutPool.create(EngineSpec.from_config(grpo, model_path, config.model.dtype), grpo.rollout.num_actors,
+                              gpus_per_engine=grpo.rollout.gpus_per_actor, max_restarts=grpo.rollout.max_restarts,
+                              name_prefix=f"fcray-rollout-{run_name}")
+    job = GRPOJob(grpo=grpo, model_path=model_path, train_path=str(train_path), run_dir=str(run_dir), pool=pool,
+                  dtype=config.model.dtype, enable_thinking=config.model.enable_thinking)
+    try:
+        trainer = TorchTrainer(
+            train_func,
+            train_loop_config={"job": job},
+            scaling_config=ScalingConfig(num_workers=grpo.num_workers, use_gpu=grpo.use_gpu,
+                                         resources_per_worker={"CPU": grpo.cpus_per_worker}),
+            run_config=RunConfig(
+                name=run_name,
+                storage_path=grpo.storage_path or str(workdir / "ray_results"),
+                checkpoint_config=CheckpointConfig(num_to_keep=grpo.num_to_keep),
+                failure_config=FailureConfig(max_failures=grpo.max_failures),
+            ),
+        )
+        result = trainer.fit()
+    finally:
+        pool.shutdown()
+    if result.error is None:
+        with result.checkpoint.as_directory() as directory:
+            export_run(config, Path(directory) / FINAL_WEIGHTS, run_dir, model_path, result.metrics)
+    return result
+
+
+def export_run(config: FcrayConfig, final: Path, run_dir: Path, start_model: str,
+               metrics: dict[str, Any] | None) -> Path:
+    """``<run_dir>/model`` (model "C", LoRA merged), its card and the run's curves."""
+    import dataclasses
+
+    from fcray.data.io import load_examples
+    from fcray.grpo.metrics import write_curves
+    from fcray.sft.export import merge_to_folder, verify_model, write_model_card
+
+    out = merge_to_folder(final, run_dir / "model", base=start_model)
+    validation = load_examples(Path(config.workdir).resolve() / "data" / "validation.jsonl")
+    probe = next(e for e in validation if e["ground_truth"]["kind"] == "call")
+    write_model_card(out, {"start_model": start_model, "grpo": dataclasses.asdict(config.grpo)}, None, metrics,
+                     verify_model(out, probe))
+    write_curves(run_dir)
+    return out
+
+
+def evaluate_run(config: FcrayConfig, run_dir: Path, start_model: str) -> dict[str, dict[str, Any]]:
+    """The SFT model ("B") vs the GRPO model ("C") on held-out validation examples; writes ``<run_dir>/eval``."""
+    from fcray.data.io import load_examples
+    from fcray.eval.compare import compare_models
+
+    validation = load_examples(Path(config.workdir).resolve() / "data" / "validation.jsonl")
+    results = compare_models({"sft": start_model, "grpo": str(run_dir / "model")}, validation, config.eval,
+                             run_dir / "eval")
+    (run_dir / "eval" / "summary.json").write_text(json.dumps(results, indent=2))
+    return results
