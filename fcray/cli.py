@@ -240,6 +240,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def job_main(stage: str, argv: list[str] | None, description: str) -> int:
+    """The body of a ``jobs/<stage>.py`` entrypoint: ``fcray <stage>`` with the job's arguments."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--run-name", help=f"Ray Train run name (default: {stage}-<preset>)")
+    known, rest = parser.parse_known_args(argv)
+    return main([stage, *rest, *(["--run-name", known.run_name] if known.run_name else [])])
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:

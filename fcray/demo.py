@@ -1,7 +1,7 @@
 """`fcray demo`: the main job — the whole pipeline on one preset, as far as its stages exist.
 
-data -> model -> SFT, the SFT stage submitted with `ray job submit` (jobs/sft.py) to a Ray cluster: the one
-``RAY_ADDRESS`` names, or a local head the demo starts and stops. Each stage writes under ``<workdir>``;
+data -> model -> SFT -> GRPO, the training stages submitted with `ray job submit` (jobs/sft.py, jobs/grpo.py)
+to a Ray cluster: a local head the demo starts and stops. Each stage writes under ``<workdir>``;
 stages that later work adds (GRPO, eval report, serve) are listed as pending rather than faked.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from fcray.config import FcrayConfig
 
-PENDING = ("grpo (issue #5)", "eval report + BFCL (issue #6)", "serve (issue #7)", "bench (issue #8)")
+PENDING = ("eval report + BFCL (issue #6)", "serve (issue #7)", "bench (issue #8)")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -27,19 +27,20 @@ def run_demo(config: FcrayConfig, config_file: str | None = None, overrides: lis
     from fcray.data.pipeline import build_dataset, format_summary
     from fcray.eval.compare import format_comparison
     from fcray.model.tiny import resolve_model_path
+    from fcray.grpo.train import cpus_needed, grpo_run_dir
     from fcray.sft.train import sft_run_dir
 
     workdir = Path(config.workdir).resolve()
     print(f"== fcray demo: preset '{config.preset}', outputs in {workdir}")
 
     start = time.time()
-    print("\n== [1/3] data")
+    print("\n== [1/4] data")
     files = build_dataset(config.data, workdir / "data")
     print(format_summary(files))
     print(f"(data: {time.time() - start:.1f}s)")
 
     start = time.time()
-    print("\n== [2/3] model")
+    print("\n== [2/4] model")
     model_path = resolve_model_path(config.model.name_or_path, config.model.tiny)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     example = next(e for e in load_examples(files.validation) if e["category"] == "parallel")
@@ -53,21 +54,36 @@ def run_demo(config: FcrayConfig, config_file: str | None = None, overrides: lis
     print(f"(model: {time.time() - start:.1f}s)")
 
     start = time.time()
-    print("\n== [3/3] sft (ray job submit jobs/sft.py)")
-    entrypoint = [sys.executable, "jobs/sft.py", "--preset", config.preset, *(["--config", str(Path(config_file).resolve())]
-                  if config_file else []), *[a for o in overrides for a in ("--set", o)], "--set", f"workdir={workdir}"]
-    with ray_head(num_cpus=max(2, config.sft.num_workers * config.sft.cpus_per_worker)) as head:
+    print("\n== [3/4] sft (ray job submit jobs/sft.py)")
+    common = ["--preset", config.preset, *(["--config", str(Path(config_file).resolve())] if config_file else []),
+              *[a for o in overrides for a in ("--set", o)], "--set", f"workdir={workdir}"]
+    num_cpus = max(2, config.sft.num_workers * config.sft.cpus_per_worker, cpus_needed(config.grpo))
+    with ray_head(num_cpus=num_cpus) as head:
         print(f"Ray cluster: {head.address}")
-        code = submit_job(head, entrypoint, REPO_ROOT)
+        code = submit_job(head, [sys.executable, "jobs/sft.py", *common], REPO_ROOT)
+        if code != 0:
+            print(f"fcray demo: the SFT job failed (exit {code}); see its log above", file=sys.stderr)
+            return code
+        run_dir = sft_run_dir(config)
+        results = json.loads((run_dir / "eval" / "results.json").read_text())
+        print(f"(sft: {time.time() - start:.1f}s)")
+        print(f"\nbase (A) vs SFT (B) on {results['sft']['examples']} held-out validation examples:")
+        print(format_comparison(results))
+        print(f"SFT model: {run_dir / 'model'}; metrics: {run_dir / 'metrics.jsonl'}; loss curve: {run_dir / 'loss.png'}")
+
+        start = time.time()
+        print("\n== [4/4] grpo (ray job submit jobs/grpo.py)")
+        code = submit_job(head, [sys.executable, "jobs/grpo.py", *common], REPO_ROOT)
     if code != 0:
-        print(f"fcray demo: the SFT job failed (exit {code}); see its log above", file=sys.stderr)
+        print(f"fcray demo: the GRPO job failed (exit {code}); see its log above", file=sys.stderr)
         return code
-    run_dir = sft_run_dir(config)
-    results = json.loads((run_dir / "eval" / "results.json").read_text())
-    print(f"(sft: {time.time() - start:.1f}s)")
-    print(f"\nbase (A) vs SFT (B) on {results['sft']['examples']} held-out validation examples:")
-    print(format_comparison(results))
-    print(f"SFT model: {run_dir / 'model'}; metrics: {run_dir / 'metrics.jsonl'}; loss curve: {run_dir / 'loss.png'}")
+    grpo_dir = grpo_run_dir(config)
+    grpo_results = json.loads((grpo_dir / "eval" / "results.json").read_text())
+    print(f"(grpo: {time.time() - start:.1f}s)")
+    print(f"\nbase (A) vs SFT (B) vs GRPO (C) on {grpo_results['grpo']['examples']} held-out validation examples:")
+    print(format_comparison({"base (A)": results["base"], "sft (B)": grpo_results["sft"],
+                             "grpo (C)": grpo_results["grpo"]}))
+    print(f"GRPO model: {grpo_dir / 'model'}; metrics: {grpo_dir / 'metrics.jsonl'}; curves: {grpo_dir / 'curves.png'}")
 
     print("\n== pending stages: " + ", ".join(PENDING))
     return 0

@@ -16,7 +16,6 @@ outputs should stay. Resubmitting with the same run name (`--run-name`) resumes 
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -25,12 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main(argv: list[str] | None = None) -> int:
-    from fcray.cli import main as fcray_main
+    from fcray.cli import job_main
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--run-name", help="Ray Train run name (default: grpo-<preset>)")
-    known, rest = parser.parse_known_args(argv)
-    return fcray_main(["grpo", *rest, *(["--run-name", known.run_name] if known.run_name else [])])
+    return job_main("grpo", argv, __doc__.split("\n\n")[0])
 
 
 if __name__ == "__main__":

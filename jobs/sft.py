@@ -15,7 +15,6 @@ outputs should stay. Resubmitting with the same run name (`--run-name`) resumes 
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -24,12 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main(argv: list[str] | None = None) -> int:
-    from fcray.cli import main as fcray_main
+    from fcray.cli import job_main
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--run-name", help="Ray Train run name (default: sft-<preset>)")
-    known, rest = parser.parse_known_args(argv)
-    return fcray_main(["sft", *rest, *(["--run-name", known.run_name] if known.run_name else [])])
+    return job_main("sft", argv, __doc__.split("\n\n")[0])
 
 
 if __name__ == "__main__":

@@ -21,3 +21,9 @@ def test_config_errors_exit_2_with_the_key(capsys):
 def test_planned_stages_say_so(stage, capsys):
     assert main([stage]) == 3
     assert f"fcray {stage}: not implemented yet" in capsys.readouterr().err
+
+
+def test_grpo_without_an_sft_model_says_what_to_run(tmp_path, capsys):
+    assert main(["grpo", "--set", f"workdir={tmp_path}"]) == 2
+    err = capsys.readouterr().err
+    assert "fcray grpo: error: GRPO starts from the SFT model" in err and "fcray sft --preset tiny" in err

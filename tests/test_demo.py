@@ -10,19 +10,24 @@ from fcray.cli import main
 
 
 @pytest.mark.slow
-def test_demo_runs_the_existing_stages(tmp_path, tiny_model_dir, capsys):
+def test_demo_runs_data_sft_and_grpo_through_ray_job_submit(tmp_path, tiny_model_dir, capsys):
     code = main(["demo", "--preset", "tiny", "--set", "data.num_examples=200", "--set", f"workdir={tmp_path}",
                  "--set", "sft.max_steps=4", "--set", "sft.save_steps=2", "--set", "eval.max_examples=8",
-                 "--set", "eval.max_new_tokens=16"])
+                 "--set", "eval.max_new_tokens=16", "--set", "grpo.max_steps=2", "--set", "grpo.save_steps=2",
+                 "--set", "grpo.per_device_train_batch_size=8", "--set", "grpo.max_completion_length=24"])
     assert code == 0
     out = capsys.readouterr().out
-    assert "== [1/3] data" in out and "== [2/3] model" in out and "== [3/3] sft (ray job submit jobs/sft.py)" in out
+    assert "== [1/4] data" in out and "== [2/4] model" in out and "== [3/4] sft (ray job submit jobs/sft.py)" in out
+    assert "== [4/4] grpo (ray job submit jobs/grpo.py)" in out
     assert "base (A) vs SFT (B) on 8 held-out validation examples" in out and "parse_rate" in out
     assert (tmp_path / "runs" / "sft-tiny" / "model" / "README.md").exists()
     assert f"model: {tiny_model_dir}" in out
     assert "<|im_start|>assistant\n<think>\n\n</think>\n\n<tool_call>\n" in out  # the example as the model sees it
     assert "<tools>\n[" in out and "tool schemas: " in out and '"parameters"' not in out
-    assert "pending stages: grpo (issue #5)" in out
+    assert "base (A) vs SFT (B) vs GRPO (C) on 8 held-out validation examples" in out
+    grpo_dir = tmp_path / "runs" / "grpo-tiny"
+    assert (grpo_dir / "model" / "README.md").exists() and (grpo_dir / "curves.png").exists()
+    assert "pending stages: eval report + BFCL (issue #6)" in out
     assert json.loads((tmp_path / "data" / "summary.json").read_text())["load"]["rows_read"] == 200
 
 

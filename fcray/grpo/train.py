@@ -18,9 +18,7 @@ when the same run name is submitted again).
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -30,8 +28,8 @@ from typing import Any
 from fcray.config import FcrayConfig, GRPOConfig
 from fcray.grpo.metrics import PhaseTimer, metrics_callback, timed_reward
 from fcray.grpo.rollout import RolloutPool, Sampling
+from fcray.ray_trainer import FINAL_WEIGHTS
 
-FINAL_WEIGHTS = "final"
 # Components always scored (weight 0 unless configured) so each step logs them: the parse rate and the
 # exact-match rate are the two numbers a user watches first.
 LOGGED_COMPONENTS = ("parse", "match")
@@ -166,38 +164,11 @@ def build_trainer(job: GRPOJob, world_size: int):
 def train_func(config: dict[str, Any]) -> None:
     """Runs in every Ray Train worker."""
     import ray.train
-    from ray.train.huggingface.transformers import RayTrainReportCallback, prepare_trainer
-    from transformers.trainer_utils import get_last_checkpoint
+
+    from fcray.ray_trainer import fit_and_report, prepare
 
     job: GRPOJob = config["job"]
-    context = ray.train.get_context()
-    trainer = build_trainer(job, context.get_world_size())
-    trainer.add_callback(RayTrainReportCallback())
-    trainer = prepare_trainer(trainer)
-
-    checkpoint = ray.train.get_checkpoint()
-    if checkpoint is not None:  # a restarted worker group, or a resubmitted run: continue where it stopped
-        with checkpoint.as_directory() as directory:
-            state = os.path.join(directory, RayTrainReportCallback.CHECKPOINT_NAME)
-            if not os.path.isdir(state):
-                raise RuntimeError(f"checkpoint {checkpoint.path} has no trainer state; start a new run name")
-            trainer.train(resume_from_checkpoint=state)
-    else:
-        trainer.train()
-
-    with tempfile.TemporaryDirectory() as directory:
-        checkpoint = None
-        if context.get_world_rank() == 0:
-            trainer.model.save_pretrained(Path(directory) / FINAL_WEIGHTS)
-            trainer.processing_class.save_pretrained(Path(directory) / FINAL_WEIGHTS)
-            last = get_last_checkpoint(trainer.args.output_dir)
-            if last is not None:
-                shutil.copytree(last, Path(directory) / RayTrainReportCallback.CHECKPOINT_NAME)
-            checkpoint = ray.train.Checkpoint.from_directory(directory)
-        metrics: dict[str, Any] = {}
-        for log in trainer.state.log_history:
-            metrics.update(log)
-        ray.train.report({**metrics, "step": trainer.state.global_step, "final": True}, checkpoint=checkpoint)
+    fit_and_report(prepare(build_trainer(job, ray.train.get_context().get_world_size())))
 
 
 def default_run_name(config: FcrayConfig) -> str:
@@ -303,7 +274,5 @@ def evaluate_run(config: FcrayConfig, run_dir: Path, start_model: str) -> dict[s
     from fcray.eval.compare import compare_models
 
     validation = load_examples(Path(config.workdir).resolve() / "data" / "validation.jsonl")
-    results = compare_models({"sft": start_model, "grpo": str(run_dir / "model")}, validation, config.eval,
-                             run_dir / "eval")
-    (run_dir / "eval" / "summary.json").write_text(json.dumps(results, indent=2))
-    return results
+    return compare_models({"sft": start_model, "grpo": str(run_dir / "model")}, validation, config.eval,
+                          run_dir / "eval")

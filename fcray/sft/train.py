@@ -14,8 +14,6 @@ the run folder and, at the end, the final model (LoRA merged into the base) in `
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -23,10 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from fcray.config import FcrayConfig, SFTConfig
+from fcray.ray_trainer import FINAL_WEIGHTS
 from fcray.sft.mfu import flops_per_token, mfu, peak_flops
 
-
-FINAL_WEIGHTS = "final"  # folder in the last Ray checkpoint of a run: the trained adapter or full weights
 
 
 @dataclass
@@ -134,43 +131,11 @@ def build_trainer(job: SFTJob, world_size: int):
 def train_func(config: dict[str, Any]) -> None:
     """Runs in every Ray Train worker."""
     import ray.train
-    from ray.train.huggingface.transformers import RayTrainReportCallback, prepare_trainer
-    from transformers.trainer_utils import get_last_checkpoint
+
+    from fcray.ray_trainer import fit_and_report, prepare
 
     job: SFTJob = config["job"]
-    context = ray.train.get_context()
-    trainer = build_trainer(job, context.get_world_size())
-    trainer.add_callback(RayTrainReportCallback())
-    trainer = prepare_trainer(trainer)
-
-    checkpoint = ray.train.get_checkpoint()
-    if checkpoint is not None:  # a restarted worker group, or a resubmitted run: continue where it stopped
-        with checkpoint.as_directory() as directory:
-            state = os.path.join(directory, RayTrainReportCallback.CHECKPOINT_NAME)
-            if not os.path.isdir(state):
-                raise RuntimeError(f"checkpoint {checkpoint.path} has no trainer state ('{RayTrainReportCallback.CHECKPOINT_NAME}/'); "
-                                   f"start a new run name instead of resuming this one")
-            trainer.train(resume_from_checkpoint=state)
-    else:
-        trainer.train()
-
-    # The final adapter (LoRA) or full weights go to storage as a Ray checkpoint, so the driver finds them on
-    # any cluster (local disk, shared file system or cloud storage); every worker reports, rank 0 saves.
-    with tempfile.TemporaryDirectory() as directory:
-        checkpoint = None
-        if context.get_world_rank() == 0:
-            final = Path(directory) / FINAL_WEIGHTS
-            trainer.model.save_pretrained(final)
-            trainer.processing_class.save_pretrained(final)
-            # With the trainer state too, so resubmitting the run name with more steps continues from here.
-            last = get_last_checkpoint(trainer.args.output_dir)
-            if last is not None:
-                shutil.copytree(last, Path(directory) / RayTrainReportCallback.CHECKPOINT_NAME)
-            checkpoint = ray.train.Checkpoint.from_directory(directory)
-        metrics: dict[str, Any] = {}
-        for log in trainer.state.log_history:  # the latest value of every logged metric, as Ray's callback does
-            metrics.update(log)
-        ray.train.report({**metrics, "step": trainer.state.global_step, "final": True}, checkpoint=checkpoint)
+    fit_and_report(prepare(build_trainer(job, ray.train.get_context().get_world_size())))
 
 
 def default_run_name(config: FcrayConfig) -> str:

@@ -1,0 +1,85 @@
+"""GRPO prompt rows and reward wiring: the rows carry what fcray's reward functions read, the weights reach
+TRL, and each TRL reward function scores a completion as fcray.toolcall does."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fcray.toolcall.parse import format_calls
+
+
+def _reference_text(example):
+    calls = [{"name": c["function"]["name"], "arguments": c["function"]["arguments"]}
+             for c in example["messages"][-1].get("tool_calls") or []]
+    return format_calls(calls) if calls else example["messages"][-1]["content"]
+
+
+def test_prompt_rows_render_the_template_with_tools_and_skip_long_prompts(tiny_tokenizer, synthetic_examples):
+    from fcray.data.export import render_prompt
+    from fcray.grpo.data import prompt_rows
+
+    examples = synthetic_examples[:20]
+    lengths = [len(tiny_tokenizer(render_prompt(e, tiny_tokenizer), add_special_tokens=False)["input_ids"])
+               for e in examples]
+    limit = sorted(lengths)[10]
+    rows = prompt_rows(examples, tiny_tokenizer, limit)
+    assert len(rows.rows) + len(rows.skipped_too_long) == 20
+    assert sorted(rows.skipped_too_long) == sorted(e["id"] for e, n in zip(examples, lengths) if n > limit)
+    row = rows.rows[0]
+    example = next(e for e in examples if e["id"] == row["id"])
+    assert row["prompt"] == render_prompt(example, tiny_tokenizer)
+    assert row["prompt"].endswith("<|im_start|>assistant\n<think>\n\n</think>\n\n")
+    assert json.loads(row["tools"]) == example["tools"] and json.loads(row["ground_truth"]) == example["ground_truth"]
+    with pytest.raises(ValueError, match="grpo.max_prompt_length=5"):
+        prompt_rows(examples, tiny_tokenizer, 5)
+
+
+def test_rewards_reach_trl_with_their_weights_and_score_like_fcray(tiny_tokenizer, synthetic_examples):
+    from fcray.grpo.data import prompt_rows
+    from fcray.grpo.metrics import PhaseTimer
+    from fcray.grpo.train import reward_setup
+    from fcray.toolcall import judge
+
+    timer = PhaseTimer()
+    funcs, weights = reward_setup({"schema": 0.5, "match": 1.5}, timer)
+    names = [f.__name__ for f in funcs]
+    assert names == ["fcray_parse", "fcray_schema", "fcray_match"]  # parse is always logged (weight 0)
+    assert weights == [0.0, 0.5, 1.5]
+    examples = [e for e in synthetic_examples if e["ground_truth"]["kind"] == "call"][:4]
+    rows = prompt_rows(examples, tiny_tokenizer, 10_000).rows
+    completions = [_reference_text(examples[0]), "no call here", "<tool_call>\n{bad json\n</tool_call>",
+                   _reference_text(examples[1]).replace(examples[1]["messages"][-1]["tool_calls"][0]["function"]["name"],
+                                                        "not_a_tool")]
+    columns = {key: [r[key] for r in rows] for key in rows[0] if key != "prompt"}
+    prompts = [r["prompt"] for r in rows]
+    scores = {f.__name__: f(prompts=prompts, completions=completions, **columns) for f in funcs}
+    for i, (completion, example) in enumerate(zip(completions, examples)):
+        verdict = judge(completion, example).to_dict()
+        for name in ("parse", "schema", "match"):
+            assert scores[f"fcray_{name}"][i] == verdict[name], (i, name)
+    assert scores["fcray_match"][0] == 1.0 and scores["fcray_parse"][1:3] == [0.0, 0.0]
+    assert scores["fcray_schema"][3] == 0.0  # an unknown function
+    seconds, _ = timer.take()
+    assert seconds["reward"] > 0  # scoring time is measured for the per-step time split
+
+
+def test_sample_seeds_differ_per_step_rank_and_position():
+    from fcray.grpo.train import _sample_seed
+
+    seeds = {_sample_seed(42, step, rank, i) for step in range(3) for rank in range(2) for i in range(16)}
+    assert len(seeds) == 3 * 2 * 16 and all(0 <= s < 2**31 - 1 for s in seeds)
+    assert _sample_seed(42, 1, 0, 0) == _sample_seed(42, 1, 0, 0)
+
+
+def test_curves_and_phase_shares(tmp_path):
+    from fcray.grpo.metrics import phase_shares, write_curves
+
+    records = [{"kind": "step", "step": s, "reward": 0.1 * s, "rewards/fcray_parse/mean": 0.5, "kl": 0.01 * s,
+                "time/step_s": 10.0, "time/rollout_s": 2.0, "time/reward_s": 0.5, "time/sync_s": 0.5,
+                "time/update_s": 7.0, "rollout/tokens_per_s": 500.0} for s in range(1, 5)]
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert write_curves(tmp_path).read_bytes()[:4] == b"\x89PNG"
+    assert phase_shares(records) == pytest.approx({"rollout": 0.2, "reward": 0.05, "sync": 0.05, "update": 0.7})
+    assert write_curves(tmp_path / "missing") is None
