@@ -96,6 +96,9 @@ class RolloutEngine:
             enforce_eager=spec.enforce_eager, kv_cache_memory_bytes=spec.kv_cache_memory_bytes,
             gpu_memory_utilization=spec.gpu_memory_utilization, enable_prefix_caching=True,
             worker_extension_cls="fcray.grpo.weight_sync.WeightReceiver",
+            # vLLM's CPU backend cannot rewind a seeded request's random generator when a chunked prefill
+            # discards its sampled token ("CPU Generator does not use offset"); whole-prompt prefills avoid it.
+            **({} if spec.use_gpu else {"enable_chunked_prefill": False}),
         )
         self.version = 0  # the weights it was created from
 

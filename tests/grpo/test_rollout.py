@@ -130,3 +130,15 @@ def test_a_killed_engine_is_restarted_and_resynced(pool, prompts, tiny_model_dir
         assert _max_diff(c.logprobs, _hf_logprobs(model, c.prompt_ids, c.completion_ids)) < 1e-3
     restarted = ray.get(pool.engines[0].logprobs_of.remote(completions[0].prompt_ids, completions[0].completion_ids))
     assert _max_diff(restarted, _hf_logprobs(model, completions[0].prompt_ids, completions[0].completion_ids)) < 1e-3
+
+
+def test_a_batch_larger_than_one_prefill_budget_generates_with_per_request_seeds(pool, prompts):
+    from fcray.grpo.rollout import Sampling
+
+    # Over 40k prompt tokens: more than vLLM schedules in one step (16k), so a prompt would be split across
+    # steps. With chunked prefill, vLLM's CPU backend crashed rewinding the seeded generator of such a
+    # request ("CPU Generator does not use offset"); the engines turn it off on CPU.
+    repeats = 40_000 // sum(len(p) for p in prompts) + 1
+    group = [p for p in prompts for _ in range(repeats)]
+    completions, _ = pool.generate(group, Sampling(temperature=1.0, max_tokens=4), seeds=list(range(len(group))))
+    assert len(completions) == len(group) and all(c.completion_ids for c in completions)
