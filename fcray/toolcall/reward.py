@@ -14,6 +14,7 @@ execute       share of calls the executor runs successfully   1 if no call is ma
 match         1 if the calls match the ground truth (BFCL)    no_call: 1 if no call; ask: 1 if no call and
                                                               the reply asks for every missing argument
 args_f1       argument-level F1 against the ground truth      1 if no call is made
+name          1 if the called functions are the expected ones 1 if no call is made
 no_call_penalty  0                                            no_call: -1 if a call is made
 ask_penalty      0                                            ask: -1 unless it asks without calling
 ============  ==============================================  =============================================
@@ -150,6 +151,16 @@ def args_f1_score(completion: Any, example: Mapping[str, Any], metrics: CallMetr
     return Score(metrics.f1, f"p={metrics.precision:.2f} r={metrics.recall:.2f}")
 
 
+def name_score(completion: Any, example: Mapping[str, Any], metrics: CallMetrics | None = None) -> Score:
+    """1 if the calls name exactly the expected functions (as a multiset), whatever their arguments: the
+    first thing a policy must get right, and a denser signal than ``match`` while arguments are still wrong."""
+    parsed = as_parsed(completion)
+    if (early := _unless_checkable(parsed, example)) is not None:
+        return early
+    metrics = metrics_for(parsed, example) if metrics is None else metrics
+    return Score(1.0, "ok") if metrics.name_correct else Score(0.0, "wrong function(s)")
+
+
 def no_call_penalty(completion: Any, example: Mapping[str, Any]) -> Score:
     if _kind(example) == "no_call" and as_parsed(completion).calls:
         return Score(-1.0, "called when no call was expected")
@@ -170,6 +181,7 @@ COMPONENTS: dict[str, Callable[..., Score]] = {
     "execute": execute_score,
     "match": match_score,
     "args_f1": args_f1_score,
+    "name": name_score,
     "no_call_penalty": no_call_penalty,
     "ask_penalty": ask_penalty,
 }
@@ -213,7 +225,7 @@ def judge(completion: Any, example: Mapping[str, Any], weights: Mapping[str, flo
     parsed = as_parsed(completion)
     issues = check_calls(parsed.calls, example["tools"]) if parsed.ok and _kind(example) == "call" else None
     wanted = dict.fromkeys([*components, *weights])
-    metrics = metrics_for(parsed, example) if "args_f1" in wanted else None
+    metrics = metrics_for(parsed, example) if "args_f1" in wanted or "name" in wanted else None
     scores: dict[str, Score] = {}
     for name in wanted:
         if name == "schema":
@@ -222,6 +234,8 @@ def judge(completion: Any, example: Mapping[str, Any], weights: Mapping[str, flo
             scores[name] = execute_score(parsed, example, registry, issues)
         elif name == "args_f1":
             scores[name] = args_f1_score(parsed, example, metrics)
+        elif name == "name":
+            scores[name] = name_score(parsed, example, metrics)
         else:
             scores[name] = COMPONENTS[name](parsed, example)
     reward = sum(w * scores[name].value for name, w in weights.items())
