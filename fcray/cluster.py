@@ -104,6 +104,18 @@ def init_address() -> str:
         return "local"
 
 
+def connect(min_cpus: int = 1) -> None:
+    """``ray.init`` unless already connected: the cluster :func:`init_address` finds, as it is, or else a new
+    local instance with at least ``min_cpus`` logical CPUs, so a stage's workers (and GRPO's engines) can
+    all be scheduled even on a 2-core machine, where they then share the cores."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    address = init_address()
+    ray.init(address=address, **({"num_cpus": max(os.cpu_count() or 1, min_cpus)} if address == "local" else {}))
+
+
 def submit_job(head: RayHead, entrypoint: list[str], working_dir: str | Path) -> int:
     """``ray job submit``; waits for the job, streaming its logs. Returns the CLI's exit status."""
     command = [_ray_cli(), "job", "submit", "--address", head.address, "--working-dir", str(working_dir), "--",

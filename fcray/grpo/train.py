@@ -18,6 +18,7 @@ when the same run name is submitted again).
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
@@ -125,6 +126,13 @@ def build_trainer(job: GRPOJob, world_size: int):
     tokenizer = AutoTokenizer.from_pretrained(job.model_path)
     model = AutoModelForCausalLM.from_pretrained(job.model_path, dtype=getattr(torch, job.dtype))
     prompts = prompt_rows(load_examples(job.train_path), tokenizer, grpo.max_prompt_length, job.enable_thinking)
+    if prompts.skipped_too_long:  # left out, never cut: say how many and which
+        skipped = Path(job.run_dir) / "skipped_prompts.json"
+        skipped.write_text(json.dumps({"max_prompt_length": grpo.max_prompt_length,
+                                       "ids": prompts.skipped_too_long}, indent=1) + "\n")
+        print(f"fcray grpo: {len(prompts.skipped_too_long)} of {len(prompts.rows) + len(prompts.skipped_too_long)} "
+              f"training prompts are longer than grpo.max_prompt_length={grpo.max_prompt_length} tokens and are "
+              f"left out (ids in {skipped})")
     peft_config = None
     if grpo.use_lora:
         from peft import LoraConfig
@@ -201,10 +209,10 @@ def cpus_needed(grpo: GRPOConfig) -> int:
 
 def run_grpo(config: FcrayConfig, run_name: str | None = None):
     """Launch GRPO for ``config`` on the current Ray cluster (a local one is started if none is running)."""
-    import ray
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
+    from fcray.cluster import connect
     from fcray.data.pipeline import ensure_dataset
     from fcray.grpo.rollout import EngineSpec
 
@@ -215,17 +223,9 @@ def run_grpo(config: FcrayConfig, run_name: str | None = None):
     run_dir = grpo_run_dir(config, run_name)
     run_dir.mkdir(parents=True, exist_ok=True)
     grpo = config.grpo
-    if not ray.is_initialized():
-        from fcray.cluster import init_address
-
-        address = init_address()
-        # A new local instance gets enough logical CPUs for every worker and engine even on a 2-core machine
-        # (they then share the cores); an existing cluster is used as it is.
-        ray.init(address=address, **({"num_cpus": max(os.cpu_count() or 1, cpus_needed(grpo))}
-                                     if address == "local" else {}))
+    connect(cpus_needed(grpo))
     pool = RolloutPool.create(EngineSpec.from_config(grpo, model_path, config.model.dtype), grpo.rollout.num_actors,
-                              gpus_per_engine=grpo.rollout.gpus_per_actor, max_restarts=grpo.rollout.max_restarts,
-                              name_prefix=f"fcray-rollout-{run_name}")
+                              max_restarts=grpo.rollout.max_restarts, name_prefix=f"fcray-rollout-{run_name}")
     job = GRPOJob(grpo=grpo, model_path=model_path, train_path=str(train_path), run_dir=str(run_dir), pool=pool,
                   dtype=config.model.dtype, enable_thinking=config.model.enable_thinking)
     try:
@@ -255,13 +255,12 @@ def export_run(config: FcrayConfig, final: Path, run_dir: Path, start_model: str
     """``<run_dir>/model`` (model "C", LoRA merged), its card and the run's curves."""
     import dataclasses
 
-    from fcray.data.io import load_examples
+    from fcray.data.pipeline import validation_examples
     from fcray.grpo.metrics import write_curves
     from fcray.sft.export import merge_to_folder, verify_model, write_model_card
 
     out = merge_to_folder(final, run_dir / "model", base=start_model)
-    validation = load_examples(Path(config.workdir).resolve() / "data" / "validation.jsonl")
-    probe = next(e for e in validation if e["ground_truth"]["kind"] == "call")
+    probe = next(e for e in validation_examples(config.workdir) if e["ground_truth"]["kind"] == "call")
     write_model_card(out, {"start_model": start_model, "grpo": dataclasses.asdict(config.grpo)}, None, metrics,
                      verify_model(out, probe))
     write_curves(run_dir)
@@ -270,9 +269,8 @@ def export_run(config: FcrayConfig, final: Path, run_dir: Path, start_model: str
 
 def evaluate_run(config: FcrayConfig, run_dir: Path, start_model: str) -> dict[str, dict[str, Any]]:
     """The SFT model ("B") vs the GRPO model ("C") on held-out validation examples; writes ``<run_dir>/eval``."""
-    from fcray.data.io import load_examples
+    from fcray.data.pipeline import validation_examples
     from fcray.eval.compare import compare_models
 
-    validation = load_examples(Path(config.workdir).resolve() / "data" / "validation.jsonl")
-    return compare_models({"sft": start_model, "grpo": str(run_dir / "model")}, validation, config.eval,
-                          run_dir / "eval")
+    return compare_models({"sft": start_model, "grpo": str(run_dir / "model")}, validation_examples(config.workdir),
+                          config.eval, run_dir / "eval")

@@ -90,13 +90,6 @@ class WeightReceiver:
         _retie_embeddings(model)
         return len(loaded) if loaded is not None else len(weights)
 
-    def fcray_weight_checksum(self) -> float:
-        """Sum of all parameters: a cheap fingerprint tests use to see that a load took effect."""
-        import torch
-
-        with torch.no_grad():
-            return float(sum(p.double().sum() for p in self.model_runner.model.parameters()))  # type: ignore[attr-defined]
-
 
 def _retie_embeddings(model: Any) -> None:
     """A tied output head (Qwen3-0.6B and the tiny model tie it to the input embedding) receives no weights

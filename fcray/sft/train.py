@@ -25,7 +25,6 @@ from fcray.ray_trainer import FINAL_WEIGHTS
 from fcray.sft.mfu import flops_per_token, mfu, peak_flops
 
 
-
 @dataclass
 class SFTJob:
     """Everything a worker needs, passed as one object across the Ray boundary."""
@@ -149,10 +148,10 @@ def sft_run_dir(config: FcrayConfig, run_name: str | None = None) -> Path:
 
 def run_sft(config: FcrayConfig, run_name: str | None = None):
     """Launch SFT for ``config`` on the current Ray cluster (a local one is started if none is running)."""
-    import ray
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
+    from fcray.cluster import connect
     from fcray.data.pipeline import ensure_dataset
     from fcray.model.tiny import resolve_model_path
 
@@ -164,10 +163,7 @@ def run_sft(config: FcrayConfig, run_name: str | None = None):
     run_dir.mkdir(parents=True, exist_ok=True)
     job = SFTJob(sft=config.sft, model_path=resolve_model_path(config.model.name_or_path, config.model.tiny),
                  train_path=str(train_path), run_dir=str(run_dir), dtype=config.model.dtype)
-    if not ray.is_initialized():
-        from fcray.cluster import init_address
-
-        ray.init(address=init_address())
+    connect(config.sft.num_workers * config.sft.cpus_per_worker)
     trainer = TorchTrainer(
         train_func,
         train_loop_config={"job": job},
@@ -192,16 +188,14 @@ def export_run(config: FcrayConfig, final: Path, run_dir: Path, base_model: str,
     """Merge the run's ``final`` weights into ``<run_dir>/model``, check it, write its card and loss curve."""
     import dataclasses
 
-    from fcray.data.io import load_examples
+    from fcray.data.pipeline import validation_examples
     from fcray.sft.export import merge_to_folder, verify_model, write_model_card
     from fcray.sft.inspect import write_loss_curve
 
     out = merge_to_folder(final, run_dir / "model", base=base_model)
-    data_dir = Path(config.workdir).resolve() / "data"
-    validation = load_examples(data_dir / "validation.jsonl")
-    probe = next(e for e in validation if e["ground_truth"]["kind"] == "call")
+    probe = next(e for e in validation_examples(config.workdir) if e["ground_truth"]["kind"] == "call")
     verification = verify_model(out, probe)
-    summary = data_dir / "summary.json"
+    summary = Path(config.workdir).resolve() / "data" / "summary.json"
     write_model_card(out, {"base_model": base_model, "sft": dataclasses.asdict(config.sft)},
                      json.loads(summary.read_text())["splits"] if summary.exists() else None, metrics, verification)
     write_loss_curve(run_dir)
@@ -210,9 +204,8 @@ def export_run(config: FcrayConfig, final: Path, run_dir: Path, base_model: str,
 
 def evaluate_run(config: FcrayConfig, run_dir: Path, base_model: str) -> dict[str, dict[str, Any]]:
     """Base ("A") vs the SFT model ("B") on held-out validation examples; writes ``<run_dir>/eval``."""
-    from fcray.data.io import load_examples
+    from fcray.data.pipeline import validation_examples
     from fcray.eval.compare import compare_models
 
-    validation = load_examples(Path(config.workdir).resolve() / "data" / "validation.jsonl")
-    return compare_models({"base": base_model, "sft": str(run_dir / "model")}, validation, config.eval,
-                          run_dir / "eval")
+    return compare_models({"base": base_model, "sft": str(run_dir / "model")}, validation_examples(config.workdir),
+                          config.eval, run_dir / "eval")

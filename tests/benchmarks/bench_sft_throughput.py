@@ -16,7 +16,6 @@ import json
 import os
 import platform
 import tempfile
-import time
 from pathlib import Path
 
 
