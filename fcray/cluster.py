@@ -14,7 +14,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -22,7 +21,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-DASHBOARD_PORT = 8265
+def dashboard_port() -> int:
+    """The job server port of a head started here: ``FCRAY_RAY_DASHBOARD_PORT``, else Ray's default 8265."""
+    return int(os.environ.get("FCRAY_RAY_DASHBOARD_PORT", "8265"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def _ray_cli() -> str:
@@ -58,15 +65,19 @@ def ray_head(num_cpus: int | None = None) -> Iterator[RayHead]:
     if existing and existing.startswith("http") and _dashboard_up(existing):
         yield RayHead(existing, {})
         return
-    address = f"http://127.0.0.1:{DASHBOARD_PORT}"
+    port = dashboard_port()
+    address = f"http://127.0.0.1:{port}"
     if _dashboard_up(address):
         yield RayHead(address, {})
         return
     env = {"RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "token")}
     # --block keeps `ray start` in the foreground: stopping that one process stops exactly the head it
     # started (`ray stop` would stop every Ray process on the machine, a user's own cluster included).
+    # Free ports for the GCS and the client server: another cluster on this machine (one without a job
+    # server on our port) must not make the start fail.
     command = [_ray_cli(), "start", "--head", "--block", "--include-dashboard=true",
-               f"--dashboard-port={DASHBOARD_PORT}", "--disable-usage-stats"]
+               f"--dashboard-port={port}", f"--port={_free_port()}", f"--ray-client-server-port={_free_port()}",
+               "--disable-usage-stats"]
     if num_cpus is not None:
         command.append(f"--num-cpus={num_cpus}")
     head = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
@@ -93,9 +104,11 @@ def init_address() -> str:
     cluster started with `ray start` if its GCS answers, else ``"local"`` (a new instance). Ray's own
     auto-detection trusts ``/tmp/ray/ray_current_cluster`` even when that cluster is gone, and then
     waits minutes for a dead GCS."""
+    from ray._common.utils import get_ray_address_file  # where `ray start` records it (honours RAY_TMPDIR)
+
     if os.environ.get("RAY_ADDRESS"):
         return os.environ["RAY_ADDRESS"]
-    current = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"
+    current = Path(get_ray_address_file(None))
     try:
         host, _, port = current.read_text().strip().rpartition(":")
         socket.create_connection((host, int(port)), timeout=1).close()

@@ -10,6 +10,32 @@ import pytest
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+def pytest_configure(config):
+    """Keep the tests' Ray clusters apart from any other Ray on this machine (a user's, or one a killed
+    earlier run left behind): Ray's temp dir (where `ray start` records the current cluster) is private
+    to this session, and a head that fcray starts gets its own job-server port."""
+    import socket
+    import tempfile
+
+    os.environ.setdefault("RAY_TMPDIR", tempfile.mkdtemp(prefix="fcray-ray-", dir="/tmp"))  # short: socket paths
+    if "FCRAY_RAY_DASHBOARD_PORT" not in os.environ:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            os.environ["FCRAY_RAY_DASHBOARD_PORT"] = str(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def ray_local(request):
+    """A new local Ray instance for one test module, never an existing cluster; ``num_cpus`` from the
+    module's ``RAY_NUM_CPUS`` (default 4)."""
+    import ray
+
+    ray.shutdown()
+    ray.init(address="local", num_cpus=getattr(request.module, "RAY_NUM_CPUS", 4), include_dashboard=False)
+    yield
+    ray.shutdown()
+
+
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     return FIXTURES

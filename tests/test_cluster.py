@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import socket
-import tempfile
 
 import pytest
 
@@ -11,7 +10,7 @@ from fcray import cluster
 @pytest.fixture()
 def current_cluster_file(monkeypatch, tmp_path):
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
-    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setenv("RAY_TMPDIR", str(tmp_path))  # where Ray (and so fcray) looks for the current cluster
     path = tmp_path / "ray" / "ray_current_cluster"
     path.parent.mkdir()
     return path

@@ -101,7 +101,7 @@ def main() -> None:
           f"{sum(map(len, prompts)) / len(prompts):.0f} tokens")
 
     results = {"hf_generate": hf_generate(model_dir, prompts, args.group, args.max_tokens, tokenizer.pad_token_id)}
-    ray.init(num_cpus=4, include_dashboard=False)
+    ray.init(address="local", num_cpus=4, include_dashboard=False)
     for engines in (1, 2):
         results[f"vllm_{engines}_engine{'s' if engines > 1 else ''}"] = vllm_generate(
             model_dir, prompts, args.group, args.max_tokens, engines)

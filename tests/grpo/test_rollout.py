@@ -13,17 +13,13 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def pool(tiny_model_dir):
-    import ray
-
+def pool(tiny_model_dir, ray_local):
     from fcray.grpo.rollout import EngineSpec, RolloutPool
 
-    ray.init(num_cpus=4, include_dashboard=False, ignore_reinit_error=True)
     spec = EngineSpec(model_path=str(tiny_model_dir), max_model_len=512, kv_cache_memory_bytes=32 << 20, seed=0)
     pool = RolloutPool.create(spec, 2, max_restarts=2, name_prefix="fcray-rollout-test")
     yield pool
     pool.shutdown()
-    ray.shutdown()
 
 
 @pytest.fixture(scope="module")

@@ -17,13 +17,7 @@ from fcray.config import load_config
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def ray_cluster():
-    import ray
-
-    ray.init(num_cpus=4, include_dashboard=False, ignore_reinit_error=True)
-    yield
-    ray.shutdown()
+RAY_NUM_CPUS = 4  # for the ray_local fixture
 
 
 def _kill_engine_after_first_step(run_dir, engine_name, killed):
@@ -41,7 +35,7 @@ def _kill_engine_after_first_step(run_dir, engine_name, killed):
         time.sleep(0.5)
 
 
-def test_grpo_runs_survives_a_dead_rollout_engine_and_resumes(tmp_path, tiny_model_dir, ray_cluster):
+def test_grpo_runs_survives_a_dead_rollout_engine_and_resumes(tmp_path, tiny_model_dir, ray_local):
     from fcray.grpo.train import run_grpo
 
     overrides = [f"workdir={tmp_path}", "data.num_examples=120", f"grpo.model_path={tiny_model_dir}",

@@ -4,6 +4,7 @@ resumes from the latest checkpoint and completes with the planned number of step
 from __future__ import annotations
 
 import json
+import socket
 import os
 import signal
 import threading
@@ -19,7 +20,11 @@ def multi_node_cluster():
     import ray
     from ray.cluster_utils import Cluster
 
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
+    # the state API (list_actors) needs the head's dashboard: on a free port, in case another Ray holds 8265
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dashboard_port = sock.getsockname()[1]
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "dashboard_port": dashboard_port})
     for _ in range(2):
         cluster.add_node(num_cpus=1)  # two worker nodes, one training worker each
     ray.init(address=cluster.address)

@@ -10,17 +10,11 @@ import pytest
 from fcray.config import load_config
 
 
-@pytest.fixture(scope="module")
-def ray_cluster():
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True)
-    yield
-    ray.shutdown()
+RAY_NUM_CPUS = 2  # for the ray_local fixture
 
 
 @pytest.mark.slow
-def test_sft_trains_on_two_workers_and_resumes(tmp_path, tiny_model_dir, ray_cluster):
+def test_sft_trains_on_two_workers_and_resumes(tmp_path, tiny_model_dir, ray_local):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
