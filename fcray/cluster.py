@@ -73,11 +73,12 @@ def ray_head(num_cpus: int | None = None) -> Iterator[RayHead]:
     env = {"RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "token")}
     # --block keeps `ray start` in the foreground: stopping that one process stops exactly the head it
     # started (`ray stop` would stop every Ray process on the machine, a user's own cluster included).
-    # Free ports for the GCS and the client server: another cluster on this machine (one without a job
-    # server on our port) must not make the start fail.
+    # Free ports wherever Ray has a fixed default (GCS 6379, client server 10001, the dashboard agent that
+    # accepts job submissions 52365): another Ray on this machine must not make the start fail or leave
+    # the head without a job agent ("No available agent to submit job").
     command = [_ray_cli(), "start", "--head", "--block", "--include-dashboard=true",
                f"--dashboard-port={port}", f"--port={_free_port()}", f"--ray-client-server-port={_free_port()}",
-               "--disable-usage-stats"]
+               f"--dashboard-agent-listen-port={_free_port()}", "--disable-usage-stats"]
     if num_cpus is not None:
         command.append(f"--num-cpus={num_cpus}")
     head = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
