@@ -17,11 +17,10 @@ import yaml
 
 from fcray.config import ConfigError, FcrayConfig, available_presets, config_to_dict, load_config
 from fcray.data.report import DataError
+from fcray.eval.errors import EvalError
 
 # Stages that later work lands; until then they say so plainly instead of pretending.
 PLANNED = {
-    "eval": "evaluation and BFCL, issue #6",
-    "report": "the A/B/C comparison report, issue #6",
     "serve": "Ray Serve LLM with tool calling, issue #7",
     "bench": "load testing and the vLLM settings sweep, issue #8",
 }
@@ -170,10 +169,44 @@ def _show_training_example(config: FcrayConfig) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from fcray.eval.compare import format_comparison
+    from fcray.data.io import load_examples
+    from fcray.eval.stages import STAGES, bfcl_for, evaluate_one, evaluate_stages, report_for, stage_models
+
+    config = _config(args)
+    if args.model:
+        models = {args.name: args.model}
+        results = {args.name: evaluate_one(config, args.model, args.name, args.data, args.out)}
+    else:
+        stages = args.stages.split(",")
+        unknown = sorted(set(stages) - set(STAGES))
+        if unknown:
+            raise ConfigError(f"--stages: unknown stage(s) {unknown}; stages are {list(STAGES)}")
+        models = {s: m for s, m in stage_models(config).items() if s in stages}
+        results = evaluate_stages(config, models, examples=None if not args.data else load_examples(args.data))
+    print(format_comparison(results))
+    if args.bfcl:
+        for name, scores in bfcl_for(config, models).items():
+            print(f"BFCL {name}: {json.dumps(scores['sections'])}; overall (offline categories, BFCL weights) "
+                  f"{scores['offline_overall']}")
+    if not args.model:
+        print(f"report: {report_for(config)}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from fcray.eval.stages import report_for
+
+    runs = dict(r.split("=", 1) for r in args.run) if args.run else None
+    print(f"report: {report_for(_config(args), runs, args.out)}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from fcray.demo import run_demo
 
-    return run_demo(_config(args), args.config_file, args.overrides)
+    return run_demo(_config(args), args.config_file, args.overrides, bfcl=not args.no_bfcl)
 
 
 def _planned(stage: str) -> Callable[[argparse.Namespace], int]:
@@ -229,8 +262,28 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--check-vllm", action="store_true", help="also load the merged model in vLLM")
     merge.set_defaults(func=cmd_export)
 
+    p = sub.add_parser("eval", help="score models on the validation set (hf | vllm | endpoint backend), write the report")
+    _add_config_args(p)
+    p.add_argument("--model", help="one model to score: a folder, a Hub id, or (endpoint backend) a served model "
+                                   "name; default: the pipeline's base/SFT/GRPO models, then the report")
+    p.add_argument("--name", default="model", help="label of --model's results (default: model)")
+    p.add_argument("--stages", default="base,sft,grpo", help="pipeline models to score (those that exist)")
+    p.add_argument("--data", help="canonical examples (JSONL/Parquet); default: <workdir>/data/validation.jsonl")
+    p.add_argument("--out", help="output folder for --model (default: <workdir>/eval/<name>)")
+    p.add_argument("--bfcl", action="store_true", help="also run BFCL's own harness (offline categories, eval.bfcl.*) "
+                                                       "against a local vLLM server of each model")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("report", help="Markdown table + plots comparing the evaluated models")
+    _add_config_args(p)
+    p.add_argument("--run", action="append", metavar="LABEL=FOLDER",
+                   help="an eval output folder to include (repeatable, in order); default: <workdir>/eval/<stage>")
+    p.add_argument("--out", help="output folder (default: <workdir>/report)")
+    p.set_defaults(func=cmd_report)
+
     p = sub.add_parser("demo", help="run the whole pipeline on the chosen preset (the main job)")
     _add_config_args(p)
+    p.add_argument("--no-bfcl", action="store_true", help="skip BFCL in the eval stage")
     p.set_defaults(func=cmd_demo)
 
     for stage, what in PLANNED.items():
@@ -252,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, DataError, FileNotFoundError) as exc:
+    except (ConfigError, DataError, FileNotFoundError, EvalError) as exc:
         print(f"fcray {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

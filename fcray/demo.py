@@ -1,24 +1,25 @@
 """`fcray demo`: the main job — the whole pipeline on one preset, as far as its stages exist.
 
-data -> model -> SFT -> GRPO, the training stages submitted with `ray job submit` (jobs/sft.py, jobs/grpo.py)
-to a Ray cluster: a local head the demo starts and stops. Each stage writes under ``<workdir>``;
-stages that later work adds (eval report, serve, bench) are listed as pending rather than faked.
+data -> model -> SFT -> GRPO -> eval (+ BFCL) and the report; the jobs are submitted with `ray job submit`
+(jobs/sft.py, jobs/grpo.py, jobs/eval.py) to a Ray cluster: a local head the demo starts and stops. Each
+stage writes under ``<workdir>``; stages that later work adds (serve, bench) are listed as pending rather
+than faked.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
 
 from fcray.config import FcrayConfig
 
-PENDING = ("eval report + BFCL (issue #6)", "serve (issue #7)", "bench (issue #8)")
+PENDING = ("serve (issue #7)", "bench (issue #8)")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_demo(config: FcrayConfig, config_file: str | None = None, overrides: list[str] | tuple[str, ...] = ()) -> int:
+def run_demo(config: FcrayConfig, config_file: str | None = None, overrides: list[str] | tuple[str, ...] = (),
+             bfcl: bool = True) -> int:
     from transformers import AutoTokenizer
 
     from fcray.cluster import ray_head, submit_job
@@ -26,6 +27,8 @@ def run_demo(config: FcrayConfig, config_file: str | None = None, overrides: lis
     from fcray.data.io import load_examples
     from fcray.data.pipeline import build_dataset, format_summary
     from fcray.eval.compare import format_comparison
+    from fcray.eval.run import load_results
+    from fcray.eval.stages import eval_dir, label
     from fcray.model.tiny import resolve_model_path
     from fcray.grpo.train import cpus_needed, grpo_run_dir
     from fcray.sft.train import sft_run_dir
@@ -34,13 +37,13 @@ def run_demo(config: FcrayConfig, config_file: str | None = None, overrides: lis
     print(f"== fcray demo: preset '{config.preset}', outputs in {workdir}")
 
     start = time.time()
-    print("\n== [1/4] data")
+    print("\n== [1/5] data")
     files = build_dataset(config.data, workdir / "data")
     print(format_summary(files))
     print(f"(data: {time.time() - start:.1f}s)")
 
     start = time.time()
-    print("\n== [2/4] model")
+    print("\n== [2/5] model")
     model_path = resolve_model_path(config.model.name_or_path, config.model.tiny)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     example = next(e for e in load_examples(files.validation) if e["category"] == "parallel")
@@ -54,7 +57,7 @@ def run_demo(config: FcrayConfig, config_file: str | None = None, overrides: lis
     print(f"(model: {time.time() - start:.1f}s)")
 
     start = time.time()
-    print("\n== [3/4] sft (ray job submit jobs/sft.py)")
+    print("\n== [3/5] sft (ray job submit jobs/sft.py)")
     common = ["--preset", config.preset, *(["--config", str(Path(config_file).resolve())] if config_file else []),
               *[a for o in overrides for a in ("--set", o)], "--set", f"workdir={workdir}"]
     num_cpus = max(2, config.sft.num_workers * config.sft.cpus_per_worker, cpus_needed(config.grpo))
@@ -65,25 +68,33 @@ def run_demo(config: FcrayConfig, config_file: str | None = None, overrides: lis
             print(f"fcray demo: the SFT job failed (exit {code}); see its log above", file=sys.stderr)
             return code
         run_dir = sft_run_dir(config)
-        results = json.loads((run_dir / "eval" / "results.json").read_text())
+        stage_results = {s: load_results(eval_dir(config) / s) for s in ("base", "sft")}
         print(f"(sft: {time.time() - start:.1f}s)")
-        print(f"\nbase (A) vs SFT (B) on {results['sft']['examples']} held-out validation examples:")
-        print(format_comparison(results))
+        print(f"\nbase (A) vs SFT (B) on {stage_results['sft']['examples']} held-out validation examples:")
+        print(format_comparison({label(s): r for s, r in stage_results.items()}))
         print(f"SFT model: {run_dir / 'model'}; metrics: {run_dir / 'metrics.jsonl'}; loss curve: {run_dir / 'loss.png'}")
 
         start = time.time()
-        print("\n== [4/4] grpo (ray job submit jobs/grpo.py)")
+        print("\n== [4/5] grpo (ray job submit jobs/grpo.py)")
         code = submit_job(head, [sys.executable, "jobs/grpo.py", *common], REPO_ROOT)
+        if code != 0:
+            print(f"fcray demo: the GRPO job failed (exit {code}); see its log above", file=sys.stderr)
+            return code
+        grpo_dir = grpo_run_dir(config)
+        print(f"(grpo: {time.time() - start:.1f}s)")
+        print(f"GRPO model: {grpo_dir / 'model'}; metrics: {grpo_dir / 'metrics.jsonl'}; curves: {grpo_dir / 'curves.png'}")
+
+        start = time.time()
+        print("\n== [5/5] eval of A, B, C + BFCL + report (ray job submit jobs/eval.py --bfcl)")
+        code = submit_job(head, [sys.executable, "jobs/eval.py", *common, *(["--bfcl"] if bfcl else [])], REPO_ROOT)
     if code != 0:
-        print(f"fcray demo: the GRPO job failed (exit {code}); see its log above", file=sys.stderr)
+        print(f"fcray demo: the eval job failed (exit {code}); see its log above", file=sys.stderr)
         return code
-    grpo_dir = grpo_run_dir(config)
-    grpo_results = json.loads((grpo_dir / "eval" / "results.json").read_text())
-    print(f"(grpo: {time.time() - start:.1f}s)")
-    print(f"\nbase (A) vs SFT (B) vs GRPO (C) on {grpo_results['grpo']['examples']} held-out validation examples:")
-    print(format_comparison({"base (A)": results["base"], "sft (B)": grpo_results["sft"],
-                             "grpo (C)": grpo_results["grpo"]}))
-    print(f"GRPO model: {grpo_dir / 'model'}; metrics: {grpo_dir / 'metrics.jsonl'}; curves: {grpo_dir / 'curves.png'}")
+    stage_results = {s: load_results(eval_dir(config) / s) for s in ("base", "sft", "grpo")}
+    print(f"(eval: {time.time() - start:.1f}s)")
+    print(f"\nbase (A) vs SFT (B) vs GRPO (C) on {stage_results['grpo']['examples']} held-out validation examples:")
+    print(format_comparison({label(s): r for s, r in stage_results.items()}))
+    print(f"report (table, intervals, BFCL, plots): {workdir / 'report' / 'report.md'}")
 
     print("\n== pending stages: " + ", ".join(PENDING))
     return 0

@@ -14,11 +14,13 @@ def test_demo_runs_data_sft_and_grpo_through_ray_job_submit(tmp_path, tiny_model
     code = main(["demo", "--preset", "tiny", "--set", "data.num_examples=200", "--set", f"workdir={tmp_path}",
                  "--set", "sft.max_steps=4", "--set", "sft.save_steps=2", "--set", "eval.max_examples=8",
                  "--set", "eval.max_new_tokens=16", "--set", "grpo.max_steps=2", "--set", "grpo.save_steps=2",
-                 "--set", "grpo.per_device_train_batch_size=8", "--set", "grpo.max_completion_length=24"])
+                 "--set", "grpo.per_device_train_batch_size=8", "--set", "grpo.max_completion_length=24",
+                 "--set", "eval.bfcl.categories=[simple_python,irrelevance]", "--set", "eval.bfcl.max_entries_per_category=2",
+                 "--set", "eval.bfcl.max_new_tokens=16"])
     assert code == 0
     out = capsys.readouterr().out
-    assert "== [1/4] data" in out and "== [2/4] model" in out and "== [3/4] sft (ray job submit jobs/sft.py)" in out
-    assert "== [4/4] grpo (ray job submit jobs/grpo.py)" in out
+    assert "== [1/5] data" in out and "== [2/5] model" in out and "== [3/5] sft (ray job submit jobs/sft.py)" in out
+    assert "== [4/5] grpo (ray job submit jobs/grpo.py)" in out and "== [5/5] eval of A, B, C + BFCL + report" in out
     assert "base (A) vs SFT (B) on 8 held-out validation examples" in out and "parse_rate" in out
     assert (tmp_path / "runs" / "sft-tiny" / "model" / "README.md").exists()
     assert f"model: {tiny_model_dir}" in out
@@ -27,7 +29,12 @@ def test_demo_runs_data_sft_and_grpo_through_ray_job_submit(tmp_path, tiny_model
     assert "base (A) vs SFT (B) vs GRPO (C) on 8 held-out validation examples" in out
     grpo_dir = tmp_path / "runs" / "grpo-tiny"
     assert (grpo_dir / "model" / "README.md").exists() and (grpo_dir / "curves.png").exists()
-    assert "pending stages: eval report + BFCL (issue #6)" in out
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert "| base (A) | sft (B) | grpo (C) | Δ sft (B) − base (A) | Δ grpo (C) − sft (B) |" in report
+    assert "| grpo (C) | 2 |" in report  # BFCL's scores for C, 2 entries per category
+    for plot in ("metrics.png", "grpo_rewards.png"):
+        assert (tmp_path / "report" / plot).read_bytes()[:4] == b"\x89PNG"
+    assert "pending stages: serve (issue #7)" in out
     assert json.loads((tmp_path / "data" / "summary.json").read_text())["load"]["rows_read"] == 200
 
 

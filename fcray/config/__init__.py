@@ -3,6 +3,7 @@
 from fcray.config.loader import available_presets, config_to_dict, load_config
 from fcray.config.schema import (
     AugmentConfig,
+    BFCLConfig,
     BenchConfig,
     ConfigError,
     DataConfig,
@@ -17,7 +18,7 @@ from fcray.config.schema import (
 )
 
 __all__ = [
-    "AugmentConfig", "BenchConfig", "ConfigError", "DataConfig", "EvalConfig", "FcrayConfig", "GRPOConfig",
+    "AugmentConfig", "BFCLConfig", "BenchConfig", "ConfigError", "DataConfig", "EvalConfig", "FcrayConfig", "GRPOConfig",
     "ModelConfig", "RolloutConfig", "SFTConfig", "ServeConfig", "TinyModelConfig", "available_presets", "config_to_dict",
     "load_config",
 ]

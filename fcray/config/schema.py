@@ -207,12 +207,72 @@ class GRPOConfig:
 
 
 @dataclass
+class BFCLConfig:
+    """BFCL through its own harness against a local vLLM server (see fcray.eval.bfcl_harness)."""
+
+    # BFCL category groups or names; only those that run offline (no agentic: web search, memory).
+    categories: list[str] = field(default_factory=lambda: ["non_live", "live", "multi_turn"])
+    max_entries_per_category: int | None = None  # None = the whole benchmark; a number = a quick subset
+    max_new_tokens: int | None = None  # cap per request (None = BFCL's own: the context left, up to 4096)
+    max_model_len: int = 8192          # the server's context
+    num_threads: int = 8               # requests in flight
+    temperature: float = 0.001         # BFCL's default
+
+    def __post_init__(self) -> None:
+        online = [c for c in self.categories if c in ("all", "agentic", "memory", "web_search")
+                  or c.startswith(("memory_", "web_search_"))]
+        _check(not online, "eval.bfcl.categories",
+               f"{online} need the network (agentic); use non_live, live, multi_turn or single categories")
+        _check(bool(self.categories), "eval.bfcl.categories", "must name at least one category")
+        _check(self.max_entries_per_category is None or self.max_entries_per_category > 0,
+               "eval.bfcl.max_entries_per_category", "must be positive or null")
+
+
+@dataclass
 class EvalConfig:
+    """How `fcray eval` generates and scores predictions (see fcray.eval)."""
+
+    # Where completions come from: hf (transformers generate in-process) | vllm (fcray's vLLM engine actors
+    # on the Ray cluster) | endpoint (an OpenAI-compatible server: fcray serve, vllm serve).
+    backend: str = "hf"
     max_new_tokens: int = 256
-    temperature: float = 0.0
-    max_examples: int | None = None
-    bootstrap_samples: int = 1000
+    temperature: float = 0.0        # 0 = greedy (reproducible); Qwen recommends sampling for chat use
+    max_examples: int | None = None  # a seeded sample of the validation set (None = all of it)
+    batch_size: int = 64            # predictions are appended to predictions.jsonl after each batch
+    bootstrap_samples: int = 1000   # resamples for the confidence intervals
+    confidence: float = 0.95
     seed: int = 42
+    # vllm backend: engines as in grpo.rollout
+    num_engines: int = 1
+    cpus_per_engine: int = 1
+    gpus_per_engine: float = 0.0
+    max_model_len: int = 2048
+    dtype: str = "float32"
+    kv_cache_memory_bytes: int | None = None  # required on CPU (vLLM's CPU backend)
+    enforce_eager: bool = True
+    # endpoint backend
+    endpoint: str | None = None     # OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1
+    api_key: str | None = None
+    concurrency: int = 8            # requests in flight
+    request_timeout_s: float = 120.0
+    bfcl: BFCLConfig = field(default_factory=BFCLConfig)
+
+    def __post_init__(self) -> None:
+        backends = ("hf", "vllm", "endpoint")
+        _check(self.backend in backends, "eval.backend", f"must be one of {backends}, got '{self.backend}'")
+        _check(self.max_new_tokens >= 1, "eval.max_new_tokens", "must be >= 1")
+        _check(self.temperature >= 0, "eval.temperature", "must be >= 0 (0 = greedy)")
+        _check(self.max_examples is None or self.max_examples > 0, "eval.max_examples", "must be positive or null")
+        _check(self.batch_size >= 1, "eval.batch_size", "must be >= 1")
+        _check(self.bootstrap_samples >= 100, "eval.bootstrap_samples", "must be >= 100 for a usable interval")
+        _check(0.5 < self.confidence < 1.0, "eval.confidence", f"must be in (0.5, 1), got {self.confidence}")
+        _check(self.num_engines >= 1, "eval.num_engines", "must be >= 1")
+        _check(self.max_model_len > self.max_new_tokens, "eval.max_model_len",
+               f"must exceed eval.max_new_tokens ({self.max_new_tokens}) to leave room for the prompt")
+        _check(self.concurrency >= 1, "eval.concurrency", "must be >= 1")
+        if self.backend == "endpoint":
+            _check(bool(self.endpoint), "eval.endpoint",
+                   "backend 'endpoint' needs the server's base URL, e.g. eval.endpoint=http://127.0.0.1:8000/v1")
 
 
 @dataclass

@@ -1,49 +1,35 @@
-"""Score several model folders on the same validation examples (fcray.toolcall checks)."""
+"""Score several models on the same validation examples and print them side by side."""
 
 from __future__ import annotations
 
-import json
-import random
 from pathlib import Path
 from typing import Any
 
 from fcray.config import EvalConfig
-from fcray.eval.generate import generate_hf
-from fcray.eval.metrics import evaluate_completions
+from fcray.eval.run import run_eval
 
-
-def sample_examples(examples: list[dict[str, Any]], config: EvalConfig) -> list[dict[str, Any]]:
-    if config.max_examples is None or config.max_examples >= len(examples):
-        return examples
-    return random.Random(config.seed).sample(examples, config.max_examples)
+TABLE_METRICS = ("parse_rate", "schema_rate", "name_accuracy", "exact_match", "args_f1", "irrelevance_accuracy",
+                 "slot_filling_accuracy", "mean_reward")
 
 
 def compare_models(models: dict[str, str], examples: list[dict[str, Any]], config: EvalConfig,
-                   out: str | Path | None = None) -> dict[str, dict[str, Any]]:
-    """``{name: summary}`` for each model folder; with ``out``, also writes predictions and summaries."""
-    examples = sample_examples(examples, config)
-    summaries = {}
-    for name, path in models.items():
-        completions = generate_hf(path, examples, max_new_tokens=config.max_new_tokens)
-        judgements, summary = evaluate_completions(completions, examples)
-        summaries[name] = summary
-        if out is not None:
-            Path(out).mkdir(parents=True, exist_ok=True)
-            with open(Path(out) / f"predictions_{name}.jsonl", "w") as f:
-                for example, completion, judgement in zip(examples, completions, judgements):
-                    f.write(json.dumps({"id": example["id"], "category": example["category"],
-                                        "completion": completion, **judgement}) + "\n")
-    if out is not None:
-        (Path(out) / "results.json").write_text(json.dumps(summaries, indent=2) + "\n")
-    return summaries
+                   out: str | Path) -> dict[str, dict[str, Any]]:
+    """``{name: results}``: one resumable eval run per model under ``out/<name>``, on the same sample;
+    ``out/results.json`` gathers them."""
+    results = {name: run_eval(path, examples, config, Path(out) / name) for name, path in models.items()}
+    (Path(out) / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    return results
 
 
-def format_comparison(summaries: dict[str, dict[str, Any]]) -> str:
-    names = list(summaries)
-    keys = ["parse_rate", "schema_rate", "name_accuracy", "exact_match", "args_f1", "irrelevance_accuracy",
-            "slot_filling_accuracy", "mean_reward"]
+def _cell(results: dict[str, Any], key: str) -> str:
+    estimate = results["metrics"].get(key)
+    return "-" if estimate is None else f"{estimate['mean']:.3f}"
+
+
+def format_comparison(results: dict[str, dict[str, Any]]) -> str:
+    """A plain-text table, metrics x models (``fcray report`` writes the full Markdown one)."""
+    names = list(results)
     lines = [f"{'metric':<24}" + "".join(f"{n:>12}" for n in names)]
-    for key in keys:
-        cells = [summaries[n].get(key) for n in names]
-        lines.append(f"{key:<24}" + "".join(f"{'-' if c is None else f'{c:.3f}':>12}" for c in cells))
+    for key in TABLE_METRICS:
+        lines.append(f"{key:<24}" + "".join(f"{_cell(results[n], key):>12}" for n in names))
     return "\n".join(lines)

@@ -1,41 +1,131 @@
-"""Aggregate per-example judgements (fcray.toolcall.judge) into the metrics a report shows."""
+"""Aggregate per-example verdicts (fcray.toolcall.judge) into the metrics a report shows, with bootstrap
+confidence intervals, overall and per category.
+
+Each metric is a per-example value averaged over the examples it applies to (:data:`METRICS`): the call
+metrics over examples whose ground truth is a call, irrelevance accuracy over "no call" examples,
+slot-filling accuracy over "ask" examples, the mean reward over all. The same judge scores GRPO's rewards.
+"""
 
 from __future__ import annotations
 
+import random
 from collections import defaultdict
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 from fcray.toolcall import judge
 
+Verdict = dict[str, Any]
+Example = dict[str, Any]
 
-def _mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
+
+def _kind(example: Example) -> str:
+    return example["ground_truth"]["kind"]
 
 
-def summarize(judgements: list[dict[str, Any]], examples: list[dict[str, Any]]) -> dict[str, Any]:
-    """Rates over call examples (parse, schema, execute, name, match, args F1) and no-call / ask accuracy."""
-    calls = [(j, e) for j, e in zip(judgements, examples) if e["ground_truth"]["kind"] == "call"]
-    out: dict[str, Any] = {
+def _calls(example: Example) -> bool:
+    return _kind(example) == "call"
+
+
+@dataclass(frozen=True)
+class Metric:
+    applies: Callable[[Example], bool]       # which examples it is averaged over
+    value: Callable[[Verdict], float]        # the example's value, from its verdict
+    doc: str
+
+
+METRICS: dict[str, Metric] = {
+    "parse_rate": Metric(_calls, lambda v: float(v["parse_status"] == "ok"), "completion parses (call examples)"),
+    "schema_rate": Metric(_calls, lambda v: v["schema"], "calls name an offered tool and fit its JSON Schema"),
+    "execute_rate": Metric(_calls, lambda v: v["execute"], "calls run against the tool registry without error"),
+    "name_accuracy": Metric(_calls, lambda v: float(bool(v.get("name_correct"))), "the expected functions called"),
+    "args_precision": Metric(_calls, lambda v: v.get("args_precision") or 0.0, "predicted arguments that are right"),
+    "args_recall": Metric(_calls, lambda v: v.get("args_recall") or 0.0, "expected arguments that are predicted"),
+    "args_f1": Metric(_calls, lambda v: v.get("args_f1") or 0.0, "argument F1 per example"),
+    "exact_match": Metric(_calls, lambda v: v["match"], "calls equal the ground truth (BFCL's AST rules)"),
+    "irrelevance_accuracy": Metric(lambda e: _kind(e) == "no_call", lambda v: v["match"], "no call when none fits"),
+    "slot_filling_accuracy": Metric(lambda e: _kind(e) == "ask", lambda v: v["match"], "asks for the missing argument"),
+    "accuracy": Metric(lambda e: True, lambda v: v["match"],
+                       "the turn is right: the expected calls, no call, or the question for the missing argument"),
+    "mean_reward": Metric(lambda e: True, lambda v: v["reward"], "the composite GRPO reward"),
+}
+# Per category: whether the turn is right (whatever its kind), the reward, and for call categories parsing.
+CATEGORY_METRICS = ("accuracy", "parse_rate", "mean_reward")
+
+
+@dataclass(frozen=True)
+class Estimate:
+    mean: float
+    low: float
+    high: float
+    n: int
+
+    def to_dict(self) -> dict[str, float | int]:
+        return {"mean": self.mean, "low": self.low, "high": self.high, "n": self.n}
+
+
+def bootstrap(values: list[float], samples: int = 1000, confidence: float = 0.95, seed: int = 0) -> Estimate:
+    """Mean and percentile-bootstrap interval of ``values`` (resampled with replacement)."""
+    if not values:
+        raise ValueError("bootstrap needs at least one value")
+    n = len(values)
+    rng = random.Random(seed)
+    means = sorted(sum(values[rng.randrange(n)] for _ in range(n)) / n for _ in range(samples))
+    tail = (1.0 - confidence) / 2
+    return Estimate(sum(values) / n, means[int(tail * samples)], means[min(samples - 1, int((1 - tail) * samples))], n)
+
+
+def paired_difference(a: dict[str, float], b: dict[str, float], samples: int = 1000, confidence: float = 0.95,
+                      seed: int = 0) -> Estimate:
+    """``b - a`` over the example ids both scored, resampling ids (the pairing removes between-example
+    variance, so it separates two models that independent intervals would not)."""
+    common = sorted(set(a) & set(b))
+    if not common:
+        raise ValueError("the two runs share no example ids")
+    return bootstrap([b[i] - a[i] for i in common], samples, confidence, seed)
+
+
+def metric_values(name: str, verdicts: list[Verdict], examples: list[Example]) -> dict[str, float]:
+    """``{example id: value}`` of one metric over the examples it applies to."""
+    metric = METRICS[name]
+    return {e["id"]: metric.value(v) for v, e in zip(verdicts, examples) if metric.applies(e)}
+
+
+def summarize(verdicts: list[Verdict], examples: list[Example], samples: int = 1000, confidence: float = 0.95,
+              seed: int = 0) -> dict[str, Any]:
+    """``{"examples", "errors", "metrics": {name: estimate}, "by_category": {category: {name: estimate}}}``;
+    a metric with no example to apply to is left out (not reported as 0)."""
+    def estimates(names, pairs) -> dict[str, dict[str, float | int]]:
+        out = {}
+        for name in names:
+            values = [METRICS[name].value(v) for v, e in pairs if METRICS[name].applies(e)]
+            if values:
+                out[name] = bootstrap(values, samples, confidence, seed).to_dict()
+        return out
+
+    pairs = list(zip(verdicts, examples))
+    by_category: dict[str, list[tuple[Verdict, Example]]] = defaultdict(list)
+    for v, e in pairs:
+        by_category[e["category"]].append((v, e))
+    return {
         "examples": len(examples),
-        "parse_rate": _mean([float(j["parse_status"] == "ok") for j, _ in calls]),
-        "schema_rate": _mean([j["schema"] for j, _ in calls]),
-        "execute_rate": _mean([j["execute"] for j, _ in calls]),
-        "name_accuracy": _mean([float(j["name_correct"]) for j, _ in calls]),
-        "exact_match": _mean([j["match"] for j, _ in calls]),
-        "args_f1": _mean([j["args_f1"] for j, _ in calls]),
-        "irrelevance_accuracy": _mean([j["match"] for j, e in zip(judgements, examples)
-                                       if e["ground_truth"]["kind"] == "no_call"]),
-        "slot_filling_accuracy": _mean([j["match"] for j, e in zip(judgements, examples)
-                                        if e["ground_truth"]["kind"] == "ask"]),
-        "mean_reward": _mean([j["reward"] for j in judgements]),
+        "errors": sum(1 for v in verdicts if v.get("error")),
+        "confidence": confidence,
+        "metrics": estimates(METRICS, pairs),
+        "by_category": {c: estimates(CATEGORY_METRICS, p) for c, p in sorted(by_category.items())},
     }
-    by_category: dict[str, list[float]] = defaultdict(list)
-    for j, e in zip(judgements, examples):
-        by_category[e["category"]].append(j["match"])
-    out["match_by_category"] = {c: _mean(v) for c, v in sorted(by_category.items())}
-    return out
 
 
-def evaluate_completions(completions: list[str], examples: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    judgements = [judge(c, e).to_dict() for c, e in zip(completions, examples)]
-    return judgements, summarize(judgements, examples)
+def verdict(completion: str, example: Example) -> Verdict:
+    """fcray.toolcall's judgement of one completion, as a JSON-ready dict."""
+    return judge(completion, example).to_dict()
+
+
+def evaluate_completions(completions: list[str], examples: list[Example]) -> tuple[list[Verdict], dict[str, Any]]:
+    verdicts = [verdict(c, e) for c, e in zip(completions, examples)]
+    return verdicts, summarize(verdicts, examples)
+
+
+def headline(summary: dict[str, Any]) -> dict[str, float]:
+    """``{metric: mean}`` of a summary (what a one-line comparison prints)."""
+    return {name: estimate["mean"] for name, estimate in summary["metrics"].items()}

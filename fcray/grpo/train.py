@@ -268,9 +268,7 @@ def export_run(config: FcrayConfig, final: Path, run_dir: Path, start_model: str
 
 
 def evaluate_run(config: FcrayConfig, run_dir: Path, start_model: str) -> dict[str, dict[str, Any]]:
-    """The SFT model ("B") vs the GRPO model ("C") on held-out validation examples; writes ``<run_dir>/eval``."""
-    from fcray.data.pipeline import validation_examples
-    from fcray.eval.compare import compare_models
+    """The SFT model ("B") vs the GRPO model ("C") on held-out validation examples, into ``<workdir>/eval``."""
+    from fcray.eval.stages import evaluate_stages
 
-    return compare_models({"sft": start_model, "grpo": str(run_dir / "model")}, validation_examples(config.workdir),
-                          config.eval, run_dir / "eval")
+    return evaluate_stages(config, {"sft": start_model, "grpo": str(run_dir / "model")})

@@ -203,9 +203,7 @@ def export_run(config: FcrayConfig, final: Path, run_dir: Path, base_model: str,
 
 
 def evaluate_run(config: FcrayConfig, run_dir: Path, base_model: str) -> dict[str, dict[str, Any]]:
-    """Base ("A") vs the SFT model ("B") on held-out validation examples; writes ``<run_dir>/eval``."""
-    from fcray.data.pipeline import validation_examples
-    from fcray.eval.compare import compare_models
+    """Base ("A") vs the SFT model ("B") on held-out validation examples, into ``<workdir>/eval``."""
+    from fcray.eval.stages import evaluate_stages
 
-    return compare_models({"base": base_model, "sft": str(run_dir / "model")}, validation_examples(config.workdir),
-                          config.eval, run_dir / "eval")
+    return evaluate_stages(config, {"base": base_model, "sft": str(run_dir / "model")})

@@ -59,6 +59,11 @@ def test_dotted_overrides(override, attr, expected):
         (["grpo.per_device_train_batch_size=6"], "grpo.per_device_train_batch_size: must be a multiple of grpo.num_generations (4)"),
         (["grpo.rollout.max_model_len=512"], "grpo.rollout.max_model_len: must be >= grpo.max_prompt_length + grpo.max_completion_length (996)"),
         (["grpo.rollout.num_actors=0"], "grpo.rollout.num_actors: must be >= 1"),
+        (["eval.backend=openai"], "eval.backend: must be one of ('hf', 'vllm', 'endpoint'), got 'openai'"),
+        (["eval.backend=endpoint"], "eval.endpoint: backend 'endpoint' needs the server's base URL"),
+        (["eval.max_model_len=64"], "eval.max_model_len: must exceed eval.max_new_tokens (96)"),
+        (["eval.confidence=95"], "eval.confidence: must be in (0.5, 1), got 95"),
+        (["eval.bfcl.categories=[live, web_search]"], "eval.bfcl.categories: ['web_search'] need the network"),
         (["grpo.rollout.num_engines=2"], "unknown key 'grpo.rollout.num_engines' (from --set grpo.rollout.num_engines=2); valid keys: cpus_per_actor"),
     ],
 )

@@ -1,0 +1,194 @@
+"""Where eval's completions come from. Every backend turns canonical examples into :class:`Generation` s
+whose ``text`` is what the model said, in Qwen3's Hermes format, so that fcray.toolcall scores all of
+them the same way.
+
+* ``hf`` — Hugging Face ``generate`` in this process (no vLLM; what a quick check after training uses).
+* ``vllm`` — real vLLM engines in Ray actors (fcray's rollout engines, :mod:`fcray.grpo.rollout`), the
+  examples spread over ``eval.num_engines`` of them: fast batch inference on a cluster.
+* ``endpoint`` — any OpenAI-compatible server (fcray's Ray Serve app, a bare ``vllm serve``): chat
+  completions with ``tools``, so the served model, its chat template and its tool parser are what gets
+  scored. The parsed ``tool_calls`` of a response are written back as ``<tool_call>`` blocks.
+
+A backend is chosen by name from :data:`BACKENDS` (``eval.backend`` in the config).
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from fcray.config import EvalConfig
+from fcray.data.schema import prompt_messages
+from fcray.eval.errors import EvalError
+from fcray.toolcall.parse import format_calls
+
+
+@dataclass
+class Generation:
+    text: str                          # the completion, Hermes format (tool calls as <tool_call> blocks)
+    finish_reason: str | None = None   # "stop", "length", "tool_calls"; None when not known
+    error: str | None = None           # why there is no completion (e.g. the prompt does not fit the context)
+    raw: dict[str, Any] | None = field(default=None)  # the endpoint's response message, as it came
+
+
+class HFBackend:
+    """Greedy (or sampled) Hugging Face ``generate``, batched, in this process."""
+
+    def __init__(self, model: str, config: EvalConfig) -> None:
+        from fcray.eval.generate import load_for_generation
+
+        self.config = config
+        self.model, self.tokenizer = load_for_generation(model)
+
+    def generate(self, examples: list[dict[str, Any]]) -> list[Generation]:
+        from fcray.eval.generate import generate_with
+
+        texts = generate_with(self.model, self.tokenizer, examples, self.config.max_new_tokens,
+                              temperature=self.config.temperature, seed=self.config.seed)
+        return [Generation(text) for text in texts]
+
+    def close(self) -> None:
+        pass
+
+
+class VLLMBackend:
+    """fcray's vLLM engine actors (the same ones GRPO samples from), greedy unless ``eval.temperature``."""
+
+    def __init__(self, model: str, config: EvalConfig) -> None:
+        from transformers import AutoTokenizer
+
+        from fcray.cluster import connect
+        from fcray.grpo.rollout import EngineSpec, RolloutPool
+
+        self.config = config
+        self.tokenizer = AutoTokenizer.from_pretrained(model)
+        connect(min_cpus=config.num_engines * config.cpus_per_engine)
+        spec = EngineSpec(model_path=model, max_model_len=config.max_model_len, dtype=config.dtype,
+                          kv_cache_memory_bytes=config.kv_cache_memory_bytes, enforce_eager=config.enforce_eager,
+                          seed=config.seed, cpus=config.cpus_per_engine, gpus=config.gpus_per_engine)
+        self.pool = RolloutPool.create(spec, config.num_engines, max_restarts=2)
+
+    def generate(self, examples: list[dict[str, Any]]) -> list[Generation]:
+        from fcray.data.export import render_prompt
+        from fcray.grpo.rollout import Sampling
+
+        budget = self.config.max_model_len - self.config.max_new_tokens
+        ids = [self.tokenizer(render_prompt(e, self.tokenizer), add_special_tokens=False)["input_ids"]
+               for e in examples]
+        fits = [i for i, p in enumerate(ids) if len(p) <= budget]
+        sampling = Sampling(temperature=self.config.temperature, top_p=1.0, top_k=-1,
+                            max_tokens=self.config.max_new_tokens)
+        completions, _ = self.pool.generate([ids[i] for i in fits], sampling,
+                                            [self.config.seed + i for i in fits]) if fits else ([], None)
+        out = [Generation("", error=f"prompt of {len(p)} tokens + max_new_tokens {self.config.max_new_tokens} "
+                                    f"exceeds eval.max_model_len {self.config.max_model_len}") for p in ids]
+        for i, completion in zip(fits, completions):
+            out[i] = Generation(completion.text, completion.finish_reason)
+        return out
+
+    def close(self) -> None:
+        self.pool.shutdown()
+
+
+def openai_messages(example: dict[str, Any]) -> list[dict[str, Any]]:
+    """The example's prompt as OpenAI chat messages: tool-call arguments as JSON strings, call ids that the
+    following tool messages answer."""
+    out, pending = [], []
+    for n, message in enumerate(prompt_messages(example)):
+        message = dict(message)
+        if message.get("tool_calls"):
+            calls = []
+            for k, call in enumerate(message["tool_calls"]):
+                call_id = call.get("id") or f"call_{n}_{k}"
+                arguments = call["function"]["arguments"]
+                calls.append({"id": call_id, "type": "function", "function": {
+                    "name": call["function"]["name"],
+                    "arguments": arguments if isinstance(arguments, str) else json.dumps(arguments)}})
+                pending.append(call_id)
+            message["tool_calls"] = calls
+        elif message["role"] == "tool" and not message.get("tool_call_id"):
+            message["tool_call_id"] = pending.pop(0) if pending else f"call_{n}"
+        out.append(message)
+    return out
+
+
+def message_as_text(message: dict[str, Any]) -> str:
+    """An OpenAI response message in the Hermes text fcray scores: content, then one block per tool call."""
+    calls = []
+    for call in message.get("tool_calls") or []:
+        arguments = call["function"].get("arguments") or "{}"
+        try:
+            arguments = json.loads(arguments) if isinstance(arguments, str) else arguments
+        except json.JSONDecodeError:
+            pass  # kept as the string it is; the parser then reports it as not valid JSON
+        calls.append({"name": call["function"]["name"], "arguments": arguments})
+    content = (message.get("content") or "").strip()
+    if not calls:
+        return content
+    blocks = format_calls(calls)
+    return f"{content}\n{blocks}" if content else blocks
+
+
+class EndpointBackend:
+    """Chat completions with tools against ``eval.endpoint`` (an OpenAI-compatible ``/v1`` base URL)."""
+
+    def __init__(self, model: str, config: EvalConfig) -> None:
+        import openai
+
+        if not config.endpoint:
+            raise EvalError("eval.backend=endpoint needs eval.endpoint, e.g. eval.endpoint=http://127.0.0.1:8000/v1")
+        self.config, self.model = config, model
+        self.client = openai.OpenAI(base_url=config.endpoint, api_key=config.api_key or "EMPTY",
+                                    timeout=config.request_timeout_s, max_retries=2)
+        try:
+            served = [m.id for m in self.client.models.list().data]
+        except openai.APIConnectionError as error:
+            raise EvalError(f"cannot reach the endpoint {config.endpoint} ({error.__cause__ or error}); is the "
+                            f"server running? (`fcray serve --preset tiny` starts one)") from None
+        except openai.APIError as error:
+            raise EvalError(f"the endpoint {config.endpoint} answered /models with an error: {error}") from None
+        if model not in served:
+            raise EvalError(f"the endpoint {config.endpoint} does not serve '{model}'; it serves {served}: "
+                            f"pass one of those as the model")
+
+    def _one(self, example: dict[str, Any]) -> Generation:
+        import openai
+
+        try:
+            response = self.client.chat.completions.create(
+                model=self.model, messages=openai_messages(example), tools=example["tools"] or openai.NOT_GIVEN,
+                temperature=self.config.temperature, max_tokens=self.config.max_new_tokens, seed=self.config.seed)
+        except openai.BadRequestError as error:  # this request is wrong (e.g. too long): recorded, run goes on
+            return Generation("", error=f"HTTP 400 from the endpoint: {error.message}")
+        except openai.APIConnectionError as error:
+            raise EvalError(f"lost the endpoint {self.config.endpoint} at example {example['id']}: "
+                            f"{error.__cause__ or error}") from None
+        except openai.APIError as error:  # a server error: stop, keep what is written
+            raise EvalError(f"the endpoint {self.config.endpoint} failed on example {example['id']}: {error}") from None
+        except ValueError as error:  # not the JSON of a chat completion
+            raise EvalError(f"the endpoint {self.config.endpoint} answered example {example['id']} with garbage "
+                            f"({type(error).__name__}: {error})") from None
+        if not getattr(response, "choices", None):
+            raise EvalError(f"the endpoint {self.config.endpoint} answered example {example['id']} without "
+                            f"choices: {str(response)[:300]}")
+        choice = response.choices[0]
+        message = choice.message.model_dump(exclude_none=True)
+        return Generation(message_as_text(message), choice.finish_reason, raw=message)
+
+    def generate(self, examples: list[dict[str, Any]]) -> list[Generation]:
+        with ThreadPoolExecutor(self.config.concurrency) as pool:
+            return list(pool.map(self._one, examples))
+
+    def close(self) -> None:
+        self.client.close()
+
+
+BACKENDS: dict[str, Callable[[str, EvalConfig], Any]] = {
+    "hf": HFBackend, "vllm": VLLMBackend, "endpoint": EndpointBackend,
+}
+
+
+def make_backend(model: str, config: EvalConfig):
+    return BACKENDS[config.backend](model, config)

@@ -1,0 +1,223 @@
+"""`fcray report`: what each training stage bought, in one Markdown table and a few PNG plots.
+
+Inputs are the eval runs under ``<workdir>/eval/<stage>`` (results + predictions of A, B, C), the GRPO
+run's ``metrics.jsonl`` and, once `fcray bench` has run, its load-test results. Differences between
+consecutive models are paired bootstrap intervals over the examples both scored (the same sample).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fcray.eval.metrics import CATEGORY_METRICS, METRICS, metric_values, paired_difference
+from fcray.eval.run import load_predictions, load_results
+
+REPORT_METRICS = ("parse_rate", "schema_rate", "execute_rate", "name_accuracy", "args_precision", "args_recall",
+                  "args_f1", "exact_match", "irrelevance_accuracy", "slot_filling_accuracy", "accuracy", "mean_reward")
+REWARD_CURVES = (("reward", "total reward"), ("rewards/fcray_parse/mean", "parse"),
+                 ("rewards/fcray_schema/mean", "schema"), ("rewards/fcray_execute/mean", "execute"),
+                 ("rewards/fcray_match/mean", "exact match"), ("rewards/fcray_name/mean", "name"),
+                 ("rewards/fcray_args_f1/mean", "args F1"))
+
+
+def _interval(estimate: dict[str, float] | None, signed: bool = False) -> str:
+    if estimate is None:
+        return "–"
+    fmt = "{:+.3f}" if signed else "{:.3f}"
+    return f"{fmt.format(estimate['mean'])} [{fmt.format(estimate['low'])}, {fmt.format(estimate['high'])}]"
+
+
+def _differences(runs: dict[str, Path], results: dict[str, dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Paired ``later - earlier`` per metric for consecutive models."""
+    names = list(runs)
+    verdicts = {n: load_predictions(runs[n]) for n in names}
+    out = {}
+    for earlier, later in zip(names, names[1:]):
+        conf = results[later].get("confidence", 0.95)
+        diffs = {}
+        for metric in REPORT_METRICS:
+            # predictions carry the example's category and verdict; ground-truth kind is implied by which
+            # examples a metric's value exists for, so rebuild the (verdict, example) view from them
+            a = _values(metric, verdicts[earlier])
+            b = _values(metric, verdicts[later])
+            if set(a) & set(b):
+                diffs[metric] = paired_difference(a, b, confidence=conf).to_dict()
+        out[(earlier, later)] = diffs
+    return out
+
+
+def _values(metric: str, predictions: list[dict[str, Any]]) -> dict[str, float]:
+    examples = [{"id": p["id"], "category": p["category"], "ground_truth": {"kind": p["kind"]}} for p in predictions]
+    return metric_values(metric, predictions, examples)
+
+
+def bfcl_section(bfcl: dict[str, dict[str, Any]]) -> list[str]:
+    """BFCL's own scores (its harness, offline categories) per model, beside the published anchor."""
+    from fcray.eval.bfcl_harness import ANCHORS_QWEN3_0_6B
+
+    if not bfcl:
+        return ["", "## BFCL", "", "Not run yet: `fcray eval --bfcl` runs BFCL's own harness (offline categories)."]
+    sections = ("non_live", "live", "irrelevance", "multi_turn")
+    lines = ["", "## BFCL (its own harness, offline categories)", "",
+             "BFCL v4 accuracy (%) from `bfcl evaluate`. *offline overall*: BFCL's weights (10/10/10/30) over the "
+             "categories run; BFCL's own overall also weighs agentic (40, needs the network) as 0.", "",
+             "| model | entries per category | " + " | ".join(sections) + " | offline overall | BFCL overall |",
+             "|" + "---|" * (len(sections) + 4)]
+
+    def pct(value):
+        return "–" if value is None else f"{value:.2f}"
+
+    for name, scores in bfcl.items():
+        entries = scores.get("max_entries_per_category") or "all"
+        lines.append(f"| {name} | {entries} | " + " | ".join(pct(scores["sections"].get(s)) for s in sections)
+                     + f" | {pct(scores.get('offline_overall'))} | {pct(scores.get('bfcl_overall'))} |")
+    anchor = ANCHORS_QWEN3_0_6B
+    lines.append(f"| Qwen3-0.6B (FC), published | all | " + " | ".join(pct(anchor[s]) for s in sections)
+                 + f" | – | {pct(anchor['overall'])} |")
+    return lines
+
+
+def markdown(results: dict[str, dict[str, Any]], differences: dict[tuple[str, str], dict[str, Any]],
+             plots: list[str], bfcl: dict[str, dict[str, Any]] | None = None) -> str:
+    names = list(results)
+    conf = int(round(100 * next(iter(results.values())).get("confidence", 0.95)))
+    n = {name: r["examples"] for name, r in results.items()}
+    lines = ["# fcray report", "",
+             f"Held-out validation, scored with fcray.toolcall (the checks GRPO's rewards use). Cells: mean "
+             f"[{conf}% bootstrap interval]; Δ columns: paired difference over the same examples.", "",
+             "Models: " + "; ".join(f"**{name}** = `{r['model']}` ({n[name]} examples, backend {r['backend']})"
+                                    for name, r in results.items()), ""]
+    pairs = list(differences)
+    header = ["metric", *names, *[f"Δ {b} − {a}" for a, b in pairs]]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for metric in REPORT_METRICS:
+        if not any(metric in results[name]["metrics"] for name in names):
+            continue
+        cells = [_interval(results[name]["metrics"].get(metric)) for name in names]
+        cells += [_interval(differences[p].get(metric), signed=True) for p in pairs]
+        lines.append(f"| {metric} | " + " | ".join(cells) + " |")
+    lines += ["", "Metric definitions: " + "; ".join(f"`{k}`: {METRICS[k].doc}" for k in REPORT_METRICS), "",
+              "## By category", ""]
+    categories = sorted({c for r in results.values() for c in r["by_category"]})
+    header = ["category", "metric", *names]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for category in categories:
+        for metric in CATEGORY_METRICS:
+            cells = [_interval(results[name]["by_category"].get(category, {}).get(metric)) for name in names]
+            if any(c != "–" for c in cells):
+                size = next(results[name]["by_category"][category][metric]["n"] for name in names
+                            if metric in results[name]["by_category"].get(category, {}))
+                lines.append(f"| {category} (n={size}) | {metric} | " + " | ".join(cells) + " |")
+    lines += bfcl_section(bfcl)
+    lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots]
+    return "\n".join(lines) + "\n"
+
+
+def plot_metrics(results: dict[str, dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(results)
+    metrics = [m for m in REPORT_METRICS if any(m in results[n]["metrics"] for n in names)]
+    width = 0.8 / len(names)
+    fig, ax = plt.subplots(figsize=(max(8, 1.1 * len(metrics)), 4.5))
+    for k, name in enumerate(names):
+        xs, means, errors = [], [], [[], []]
+        for i, metric in enumerate(metrics):
+            est = results[name]["metrics"].get(metric)
+            if est is None:
+                continue
+            xs.append(i + (k - (len(names) - 1) / 2) * width)
+            means.append(est["mean"])
+            errors[0].append(est["mean"] - est["low"])
+            errors[1].append(est["high"] - est["mean"])
+        ax.bar(xs, means, width, yerr=errors, capsize=2, label=name)
+    ax.set_xticks(range(len(metrics)), metrics, rotation=30, ha="right")
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("rate / score")
+    ax.set_title("held-out metrics per model (bars: bootstrap interval)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_reward_curves(records: list[dict[str, Any]], path: Path) -> bool:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves = [(key, title) for key, title in REWARD_CURVES if any(key in r for r in records)]
+    if not curves:
+        return False
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for key, title in curves:
+        points = [(r["step"], r[key]) for r in records if key in r]
+        ax.plot([p[0] for p in points], [p[1] for p in points], label=title, linewidth=2 if key == "reward" else 1)
+    ax.set_xlabel("GRPO step")
+    ax.set_ylabel("mean over the step's completions")
+    ax.set_title("GRPO rewards over training")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def plot_load_test(bench: list[dict[str, Any]], path: Path) -> bool:
+    """TTFT P95 and output tokens/s against concurrency, one line per prompt length (`fcray bench` rows)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in bench if {"concurrency", "ttft_p95_s", "output_tokens_per_s"} <= set(r)]
+    if not rows:
+        return False
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for length in sorted({r.get("prompt_tokens", 0) for r in rows}):
+        cell = sorted((r for r in rows if r.get("prompt_tokens", 0) == length), key=lambda r: r["concurrency"])
+        left.plot([r["concurrency"] for r in cell], [r["ttft_p95_s"] for r in cell], marker="o", label=f"{length} tok")
+        right.plot([r["concurrency"] for r in cell], [r["output_tokens_per_s"] for r in cell], marker="o",
+                   label=f"{length} tok")
+    left.set(xlabel="concurrency", ylabel="TTFT P95 (s)", title="time to first token", xscale="log")
+    right.set(xlabel="concurrency", ylabel="output tokens/s", title="throughput", xscale="log")
+    left.legend(title="prompt")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def write_report(runs: dict[str, str | Path], out: str | Path, grpo_run: str | Path | None = None,
+                 bench_results: str | Path | None = None) -> Path:
+    """``out/report.md`` + PNGs from eval run folders ``{label: folder}`` (in stage order)."""
+    from fcray.grpo.metrics import read_metrics
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = {name: Path(folder) for name, folder in runs.items()}
+    if not runs:
+        raise ValueError("nothing to report: no eval results (run `fcray eval` or the training jobs first)")
+    results = {name: load_results(folder) for name, folder in runs.items()}
+    differences = _differences(runs, results)
+    plots = ["metrics.png"]
+    plot_metrics(results, out / "metrics.png")
+    if grpo_run is not None and plot_reward_curves(read_metrics(grpo_run), out / "grpo_rewards.png"):
+        plots.append("grpo_rewards.png")
+    if bench_results is not None and Path(bench_results).exists():
+        if plot_load_test(json.loads(Path(bench_results).read_text()), out / "load_test.png"):
+            plots.append("load_test.png")
+    bfcl = {name: json.loads((folder / "bfcl" / "bfcl_results.json").read_text()) for name, folder in runs.items()
+            if (folder / "bfcl" / "bfcl_results.json").exists()}
+    text = markdown(results, differences, plots, bfcl)
+    (out / "report.md").write_text(text)
+    (out / "report.json").write_text(json.dumps(
+        {"results": results, "bfcl": {n: {k: v for k, v in s.items() if k != "tables"} for n, s in bfcl.items()},
+         "differences": {f"{b} - {a}": d for (a, b), d in differences.items()}}, indent=2) + "\n")
+    return out / "report.md"

