@@ -13,12 +13,9 @@ TABLE_METRICS = ("parse_rate", "schema_rate", "name_accuracy", "exact_match", "a
 
 
 def compare_models(models: dict[str, str], examples: list[dict[str, Any]], config: EvalConfig,
-                   out: str | Path) -> dict[str, dict[str, Any]]:
-    """``{name: results}``: one resumable eval run per model under ``out/<name>``, on the same sample;
-    ``out/results.json`` gathers them."""
-    results = {name: run_eval(path, examples, config, Path(out) / name) for name, path in models.items()}
-    (Path(out) / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    return results
+                   out: str | Path, log=print) -> dict[str, dict[str, Any]]:
+    """``{name: results}``: one resumable eval run per model under ``out/<name>``, on the same sample."""
+    return {name: run_eval(path, examples, config, Path(out) / name, log=log) for name, path in models.items()}
 
 
 def _cell(results: dict[str, Any], key: str) -> str:

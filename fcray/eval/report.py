@@ -74,7 +74,7 @@ def bfcl_section(bfcl: dict[str, dict[str, Any]]) -> list[str]:
         lines.append(f"| {name} | {entries} | " + " | ".join(pct(scores["sections"].get(s)) for s in sections)
                      + f" | {pct(scores.get('offline_overall'))} | {pct(scores.get('bfcl_overall'))} |")
     anchor = ANCHORS_QWEN3_0_6B
-    lines.append(f"| Qwen3-0.6B (FC), published | all | " + " | ".join(pct(anchor[s]) for s in sections)
+    lines.append("| Qwen3-0.6B (FC), published | all | " + " | ".join(pct(anchor[s]) for s in sections)
                  + f" | – | {pct(anchor['overall'])} |")
     return lines
 
