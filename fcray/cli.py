@@ -21,7 +21,6 @@ from fcray.eval.errors import EvalError
 
 # Stages that later work lands; until then they say so plainly instead of pretending.
 PLANNED = {
-    "serve": "Ray Serve LLM with tool calling, issue #7",
     "bench": "load testing and the vLLM settings sweep, issue #8",
 }
 
@@ -203,6 +202,35 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import os
+
+    from fcray.serve.config import write_serve_config
+
+    config = _config(args)
+    if args.write_config:
+        print(f"wrote {write_serve_config(config)}")
+        if config.preset == "qwen3-0.6b":  # the GPU deployment: KubeRay manifests embed its serve config
+            from fcray.serve.kuberay import write_manifests
+
+            for path in write_manifests(config):
+                print(f"wrote {path}")
+        return 0
+    from fcray.cluster import ensure_head
+    from fcray.serve.launch import deploy, shutdown
+
+    head = ensure_head(num_cpus=args.num_cpus)
+    os.environ.update(head.env)  # the Serve REST client authenticates like `ray job submit` does
+    if args.stop:
+        shutdown(head.address)
+        print(f"fcray serve: deleted the Serve apps on {head.address}")
+        return 0
+    served = deploy(config, head.address, args.model)
+    print(f"fcray serve: '{served.model_id}' ({served.model}) is up: OpenAI API at {served.url}")
+    print(f"  curl {served.url}/models    |    metrics: Ray's Prometheus port    |    stop: fcray serve --stop")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from fcray.demo import run_demo
 
@@ -280,6 +308,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="an eval output folder to include (repeatable, in order); default: <workdir>/eval/<stage>")
     p.add_argument("--out", help="output folder (default: <workdir>/report)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("serve", help="deploy the model with Ray Serve LLM (OpenAI API, tool calling) on a Ray cluster")
+    _add_config_args(p)
+    p.add_argument("--model", help="model folder or Hub id (default: serve.model; 'pipeline' = newest of C/B/A)")
+    p.add_argument("--num-cpus", type=int, default=4,
+                   help="logical CPUs of a local head started here (the engine replica + ingress + proxy)")
+    p.add_argument("--write-config", action="store_true",
+                   help="write serve_configs/<preset>.yaml from the preset and exit (what `serve deploy` takes)")
+    p.add_argument("--stop", action="store_true", help="delete the deployed Serve apps and exit")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo", help="run the whole pipeline on the chosen preset (the main job)")
     _add_config_args(p)

@@ -21,12 +21,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+
 def dashboard_port() -> int:
     """The job server port of a head started here: ``FCRAY_RAY_DASHBOARD_PORT``, else Ray's default 8265."""
     return int(os.environ.get("FCRAY_RAY_DASHBOARD_PORT", "8265"))
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port nobody listens on right now (on the loopback interface)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -53,6 +55,38 @@ class RayHead:
     env: dict[str, str]      # environment for clients of this head (`ray job submit`)
 
 
+def _head_command(port: int, num_cpus: int | None, block: bool) -> list[str]:
+    # Free ports wherever Ray has a fixed default (GCS 6379, client server 10001, the dashboard agent that
+    # accepts job submissions 52365): another Ray on this machine must not make the start fail or leave
+    # the head without a job agent ("No available agent to submit job").
+    command = [_ray_cli(), "start", "--head", *(["--block"] if block else []), "--include-dashboard=true",
+               f"--dashboard-port={port}", f"--port={free_port()}", f"--ray-client-server-port={free_port()}",
+               f"--dashboard-agent-listen-port={free_port()}", "--disable-usage-stats"]
+    return command + ([f"--num-cpus={num_cpus}"] if num_cpus is not None else [])
+
+
+def ensure_head(num_cpus: int | None = None) -> RayHead:
+    """A running cluster's dashboard address (``RAY_ADDRESS`` if it is one, else this machine's), starting
+    a lasting local head with ``ray start --head`` when none answers (stop it with ``ray stop``)."""
+    existing = os.environ.get("RAY_ADDRESS")
+    if existing and existing.startswith("http") and _dashboard_up(existing):
+        return RayHead(existing, {})
+    address = f"http://127.0.0.1:{dashboard_port()}"
+    if not _dashboard_up(address):
+        env = {"RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "token")}
+        done = subprocess.run(_head_command(dashboard_port(), num_cpus, block=False), capture_output=True, text=True,
+                              env={**os.environ, **env})
+        if done.returncode != 0:
+            raise RuntimeError(f"`ray start --head` exited with {done.returncode}: {done.stderr[-2000:]}")
+        deadline = time.time() + 90
+        while not _dashboard_up(address):
+            if time.time() > deadline:
+                raise RuntimeError(f"the Ray head started, but its dashboard at {address} did not come up")
+            time.sleep(1)
+        return RayHead(address, env)
+    return RayHead(address, {})
+
+
 @contextlib.contextmanager
 def ray_head(num_cpus: int | None = None) -> Iterator[RayHead]:
     """Yield a running Ray cluster's job-submission address, starting a local head if none answers.
@@ -73,14 +107,7 @@ def ray_head(num_cpus: int | None = None) -> Iterator[RayHead]:
     env = {"RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "token")}
     # --block keeps `ray start` in the foreground: stopping that one process stops exactly the head it
     # started (`ray stop` would stop every Ray process on the machine, a user's own cluster included).
-    # Free ports wherever Ray has a fixed default (GCS 6379, client server 10001, the dashboard agent that
-    # accepts job submissions 52365): another Ray on this machine must not make the start fail or leave
-    # the head without a job agent ("No available agent to submit job").
-    command = [_ray_cli(), "start", "--head", "--block", "--include-dashboard=true",
-               f"--dashboard-port={port}", f"--port={_free_port()}", f"--ray-client-server-port={_free_port()}",
-               f"--dashboard-agent-listen-port={_free_port()}", "--disable-usage-stats"]
-    if num_cpus is not None:
-        command.append(f"--num-cpus={num_cpus}")
+    command = _head_command(port, num_cpus, block=True)
     head = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, **env})
     try:

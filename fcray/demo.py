@@ -1,9 +1,9 @@
 """`fcray demo`: the main job — the whole pipeline on one preset, as far as its stages exist.
 
-data -> model -> SFT -> GRPO -> eval (+ BFCL) and the report; the jobs are submitted with `ray job submit`
-(jobs/sft.py, jobs/grpo.py, jobs/eval.py) to a Ray cluster: a local head the demo starts and stops. Each
-stage writes under ``<workdir>``; stages that later work adds (serve, bench) are listed as pending rather
-than faked.
+data -> model -> SFT -> GRPO -> serve (Ray Serve LLM, scored through its OpenAI API) -> eval (+ BFCL) and
+the report; the jobs are submitted with `ray job submit` (jobs/sft.py, jobs/grpo.py, jobs/eval.py) to a Ray
+cluster: a local head the demo starts and stops. Each stage writes under ``<workdir>``; the stage that
+later work adds (bench) is listed as pending rather than faked.
 """
 
 from __future__ import annotations
@@ -14,8 +14,32 @@ from pathlib import Path
 
 from fcray.config import FcrayConfig
 
-PENDING = ("serve (issue #7)", "bench (issue #8)")
+PENDING = ("bench: load test + Ray Tune sweep of vLLM settings (issue #8)",)
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def serve_and_score(config: FcrayConfig, head, model: Path) -> dict:
+    """Deploy ``model`` with fcray's Serve app on ``head``, score the served model on the validation set
+    through its OpenAI API (eval's endpoint backend, into ``<workdir>/eval/served``), then delete the app."""
+    import os
+    import shutil
+    from dataclasses import replace
+
+    from fcray.data.pipeline import validation_examples
+    from fcray.eval.run import run_eval
+    from fcray.eval.stages import eval_dir
+    from fcray.serve.launch import deploy, shutdown
+
+    os.environ.update(head.env)  # Serve's REST client authenticates like `ray job submit`
+    deployment = deploy(config, head.address, model=str(model))
+    print(f"'{deployment.model_id}' is up: OpenAI API at {deployment.url}")
+    out = eval_dir(config) / "served"
+    shutil.rmtree(out, ignore_errors=True)  # a served name says nothing of which weights: always score anew
+    try:
+        return run_eval(deployment.model_id, validation_examples(config.workdir),
+                        replace(config.eval, backend="endpoint", endpoint=deployment.url), out)
+    finally:
+        shutdown(head.address)
 
 
 def run_demo(config: FcrayConfig, config_file: str | None = None, overrides: list[str] | tuple[str, ...] = (),
@@ -37,13 +61,13 @@ def run_demo(config: FcrayConfig, config_file: str | None = None, overrides: lis
     print(f"== fcray demo: preset '{config.preset}', outputs in {workdir}")
 
     start = time.time()
-    print("\n== [1/5] data")
+    print("\n== [1/6] data")
     files = build_dataset(config.data, workdir / "data")
     print(format_summary(files))
     print(f"(data: {time.time() - start:.1f}s)")
 
     start = time.time()
-    print("\n== [2/5] model")
+    print("\n== [2/6] model")
     model_path = resolve_model_path(config.model.name_or_path, config.model.tiny)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     example = next(e for e in load_examples(files.validation) if e["category"] == "parallel")
@@ -57,7 +81,7 @@ def run_demo(config: FcrayConfig, config_file: str | None = None, overrides: lis
     print(f"(model: {time.time() - start:.1f}s)")
 
     start = time.time()
-    print("\n== [3/5] sft (ray job submit jobs/sft.py)")
+    print("\n== [3/6] sft (ray job submit jobs/sft.py)")
     common = ["--preset", config.preset, *(["--config", str(Path(config_file).resolve())] if config_file else []),
               *[a for o in overrides for a in ("--set", o)], "--set", f"workdir={workdir}"]
     num_cpus = max(2, config.sft.num_workers * config.sft.cpus_per_worker, cpus_needed(config.grpo))
@@ -75,7 +99,7 @@ def run_demo(config: FcrayConfig, config_file: str | None = None, overrides: lis
         print(f"SFT model: {run_dir / 'model'}; metrics: {run_dir / 'metrics.jsonl'}; loss curve: {run_dir / 'loss.png'}")
 
         start = time.time()
-        print("\n== [4/5] grpo (ray job submit jobs/grpo.py)")
+        print("\n== [4/6] grpo (ray job submit jobs/grpo.py)")
         code = submit_job(head, [sys.executable, "jobs/grpo.py", *common], REPO_ROOT)
         if code != 0:
             print(f"fcray demo: the GRPO job failed (exit {code}); see its log above", file=sys.stderr)
@@ -85,7 +109,12 @@ def run_demo(config: FcrayConfig, config_file: str | None = None, overrides: lis
         print(f"GRPO model: {grpo_dir / 'model'}; metrics: {grpo_dir / 'metrics.jsonl'}; curves: {grpo_dir / 'curves.png'}")
 
         start = time.time()
-        print("\n== [5/5] eval of A, B, C + BFCL + report (ray job submit jobs/eval.py --bfcl)")
+        print("\n== [5/6] serve model C with Ray Serve LLM (fcray.serve) and score it through its OpenAI API")
+        served = serve_and_score(config, head, grpo_dir / "model")
+        print(f"(serve: {time.time() - start:.1f}s)")
+
+        start = time.time()
+        print("\n== [6/6] eval of A, B, C + BFCL + report (ray job submit jobs/eval.py --bfcl)")
         code = submit_job(head, [sys.executable, "jobs/eval.py", *common, *(["--bfcl"] if bfcl else [])], REPO_ROOT)
     if code != 0:
         print(f"fcray demo: the eval job failed (exit {code}); see its log above", file=sys.stderr)
@@ -93,7 +122,7 @@ def run_demo(config: FcrayConfig, config_file: str | None = None, overrides: lis
     stage_results = {s: load_results(eval_dir(config) / s) for s in ("base", "sft", "grpo")}
     print(f"(eval: {time.time() - start:.1f}s)")
     print(f"\nbase (A) vs SFT (B) vs GRPO (C) on {stage_results['grpo']['examples']} held-out validation examples:")
-    print(format_comparison({label(s): r for s, r in stage_results.items()}))
+    print(format_comparison({**{label(s): r for s, r in stage_results.items()}, "served C": served}))
     print(f"report (table, intervals, BFCL, plots): {workdir / 'report' / 'report.md'}")
 
     print("\n== pending stages: " + ", ".join(PENDING))

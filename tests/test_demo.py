@@ -7,6 +7,7 @@ import json
 import pytest
 
 from fcray.cli import main
+from fcray.cluster import free_port
 
 
 @pytest.mark.slow
@@ -16,11 +17,12 @@ def test_demo_runs_data_sft_and_grpo_through_ray_job_submit(tmp_path, tiny_model
                  "--set", "eval.max_new_tokens=16", "--set", "grpo.max_steps=2", "--set", "grpo.save_steps=2",
                  "--set", "grpo.per_device_train_batch_size=8", "--set", "grpo.max_completion_length=24",
                  "--set", "eval.bfcl.categories=[simple_python,irrelevance]", "--set", "eval.bfcl.max_entries_per_category=2",
-                 "--set", "eval.bfcl.max_new_tokens=16"])
+                 "--set", "eval.bfcl.max_new_tokens=16", "--set", f"serve.port={free_port()}"])
     assert code == 0
     out = capsys.readouterr().out
-    assert "== [1/5] data" in out and "== [2/5] model" in out and "== [3/5] sft (ray job submit jobs/sft.py)" in out
-    assert "== [4/5] grpo (ray job submit jobs/grpo.py)" in out and "== [5/5] eval of A, B, C + BFCL + report" in out
+    assert "== [1/6] data" in out and "== [2/6] model" in out and "== [3/6] sft (ray job submit jobs/sft.py)" in out
+    assert "== [4/6] grpo (ray job submit jobs/grpo.py)" in out and "== [5/6] serve model C with Ray Serve LLM" in out
+    assert "'fcray-tiny' is up: OpenAI API at http://127.0.0.1:" in out and "== [6/6] eval of A, B, C + BFCL" in out
     assert "base (A) vs SFT (B) on 8 held-out validation examples" in out and "parse_rate" in out
     assert (tmp_path / "runs" / "sft-tiny" / "model" / "README.md").exists()
     assert f"model: {tiny_model_dir}" in out
@@ -30,11 +32,14 @@ def test_demo_runs_data_sft_and_grpo_through_ray_job_submit(tmp_path, tiny_model
     grpo_dir = tmp_path / "runs" / "grpo-tiny"
     assert (grpo_dir / "model" / "README.md").exists() and (grpo_dir / "curves.png").exists()
     report = (tmp_path / "report" / "report.md").read_text()
-    assert "| base (A) | sft (B) | grpo (C) | Δ sft (B) − base (A) | Δ grpo (C) − sft (B) |" in report
+    assert ("| base (A) | sft (B) | grpo (C) | served C (Ray Serve) | Δ sft (B) − base (A) | Δ grpo (C) − sft (B) | "
+            "Δ served C (Ray Serve) − grpo (C) |") in report
     assert "| grpo (C) | 2 |" in report  # BFCL's scores for C, 2 entries per category
     for plot in ("metrics.png", "grpo_rewards.png"):
         assert (tmp_path / "report" / plot).read_bytes()[:4] == b"\x89PNG"
-    assert "pending stages: serve (issue #7)" in out
+    served = [json.loads(line) for line in (tmp_path / "eval" / "served" / "predictions.jsonl").open()]
+    assert len(served) == 8 and all(r["response"]["role"] == "assistant" for r in served if not r["error"])
+    assert "pending stages: bench" in out
     assert json.loads((tmp_path / "data" / "summary.json").read_text())["load"]["rows_read"] == 200
 
 

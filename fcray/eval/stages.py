@@ -45,6 +45,8 @@ def evaluate_stages(config: FcrayConfig, models: dict[str, str], examples: list[
 
 
 def label(stage: str) -> str:
+    if stage == "served":
+        return "served C (Ray Serve)"  # model C scored through the Serve app's OpenAI API
     return f"{stage} ({STAGES[stage]})" if stage in STAGES else stage
 
 
@@ -72,7 +74,8 @@ def report_for(config: FcrayConfig, runs: dict[str, str] | None = None, out: str
 
     workdir = Path(config.workdir).resolve()
     if runs is None:
-        runs = {label(s): eval_dir(config) / s for s in STAGES if (eval_dir(config) / s / "results.json").exists()}
+        runs = {label(s): eval_dir(config) / s for s in (*STAGES, "served")
+                if (eval_dir(config) / s / "results.json").exists()}
     grpo = grpo_run_dir(config)
     return write_report(runs, out or workdir / "report", grpo if (grpo / "metrics.jsonl").exists() else None,
                         workdir / "bench" / "results.json")

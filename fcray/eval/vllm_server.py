@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+from fcray.cluster import free_port
 
 
 @dataclass
@@ -33,12 +34,6 @@ class ServerSpec:
     tool_call_parser: str = "hermes"
     port: int | None = None            # None: a free port
     extra_args: list[str] = field(default_factory=list)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _up(url: str) -> bool:
@@ -65,7 +60,7 @@ def command(spec: ServerSpec, port: int) -> list[str]:
 @contextlib.contextmanager
 def vllm_server(spec: ServerSpec, start_timeout_s: float = 600.0) -> Iterator[str]:
     """Yield the server's OpenAI base URL (``http://127.0.0.1:<port>/v1``); the server stops afterwards."""
-    port = spec.port or _free_port()
+    port = spec.port or free_port()
     url = f"http://127.0.0.1:{port}/v1"
     env = {**os.environ, "VLLM_HOST_IP": os.environ.get("VLLM_HOST_IP", "127.0.0.1")}
     with tempfile.TemporaryFile("w+") as log:

@@ -1,0 +1,92 @@
+"""`fcray serve`: deploy the Serve app (a generated ``serve deploy`` config) on a Ray cluster and wait until
+the OpenAI API answers.
+
+The deployment goes through Serve's REST API on the cluster's dashboard, exactly what ``serve deploy``
+does, so `fcray serve` and `serve deploy serve_configs/<preset>.yaml` produce the same app.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fcray.config import FcrayConfig
+from fcray.serve.config import APP_NAME, serve_deploy_config
+
+
+@dataclass
+class Deployment:
+    url: str          # OpenAI base URL, e.g. http://127.0.0.1:8000/v1
+    model_id: str     # what clients pass as `model`
+    model: str        # the model folder / Hub id being served
+
+
+def model_to_serve(config: FcrayConfig, model: str | None = None) -> str:
+    """``--model``, else ``serve.model``: a folder or Hub id as given; ``tiny`` = the embedded model;
+    ``pipeline`` = the newest model of this workdir's pipeline (GRPO "C", else SFT "B", else base "A")."""
+    choice = model or config.serve.model
+    if choice == "tiny":
+        return "fcray:tiny"
+    if choice != "pipeline":
+        path = Path(choice).expanduser()
+        if (path.exists() or choice.startswith(("/", ".", "~"))) and not (path / "config.json").exists():
+            raise FileNotFoundError(f"model folder {choice} does not exist or has no config.json")
+        return str(path.resolve()) if path.exists() else choice
+    from fcray.eval.stages import stage_models
+
+    models = stage_models(config)
+    newest = models.get("grpo") or models.get("sft") or models["base"]
+    return "fcray:tiny" if newest == models["base"] and config.model.name_or_path == "tiny" else newest
+
+
+def _get(url: str, timeout: float = 5) -> tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, None
+    except (urllib.error.URLError, OSError, ValueError):
+        return 0, None
+
+
+def app_status(dashboard: str) -> tuple[str, str]:
+    """(status, message) of fcray's Serve app from the dashboard's Serve API."""
+    from ray.dashboard.modules.serve.sdk import ServeSubmissionClient
+
+    details = ServeSubmissionClient(dashboard).get_serve_details()
+    app = (details.get("applications") or {}).get(APP_NAME) or {}
+    return app.get("status", "NOT_STARTED"), app.get("message", "")
+
+
+def deploy(config: FcrayConfig, dashboard: str, model: str | None = None, host: str = "127.0.0.1",
+           timeout_s: float = 900.0, log=print) -> Deployment:
+    """Deploy on the cluster whose dashboard is at ``dashboard`` and wait for the API to list the model."""
+    from ray.dashboard.modules.serve.sdk import ServeSubmissionClient
+
+    source = model_to_serve(config, model)
+    ServeSubmissionClient(dashboard).deploy_applications(serve_deploy_config(config, source))
+    url = f"http://{host}:{config.serve.port}/v1"
+    log(f"[fcray serve] deploying {source} as '{config.serve.model_id}' on {dashboard}; API at {url}")
+    deadline = time.time() + timeout_s
+    while True:
+        status, message = app_status(dashboard)
+        if status in ("DEPLOY_FAILED", "UNHEALTHY"):
+            raise RuntimeError(f"the Serve app failed to deploy ({status}): {message}")
+        code, body = _get(f"{url}/models")
+        if status == "RUNNING" and code == 200 and any(m.get("id") == config.serve.model_id
+                                                      for m in (body or {}).get("data", [])):
+            return Deployment(url, config.serve.model_id, source)
+        if time.time() > deadline:
+            raise TimeoutError(f"the Serve app is not up after {timeout_s:.0f}s (status {status}: {message})")
+        time.sleep(2)
+
+
+def shutdown(dashboard: str) -> None:
+    from ray.dashboard.modules.serve.sdk import ServeSubmissionClient
+
+    ServeSubmissionClient(dashboard).delete_applications()

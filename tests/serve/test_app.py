@@ -1,0 +1,165 @@
+"""The served tiny model through the official openai SDK: tool calling (auto / none / required / named),
+streaming and not, multi-turn with a tool result; bad requests; a crashed replica restarted by Serve.
+
+Random tiny weights never call a tool by themselves, so the tests that need a call force the model's text
+with vLLM's structured outputs (a regex): the server's real Hermes parser then turns it into tool_calls."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+WEATHER = {"type": "function", "function": {"name": "get_weather", "description": "Weather for a city",
+                                            "parameters": {"type": "object", "properties": {
+                                                "city": {"type": "string"}}, "required": ["city"]}}}
+TIME = {"type": "function", "function": {"name": "get_time", "description": "Time in a zone", "parameters": {
+    "type": "object", "properties": {"zone": {"type": "string"}}, "required": ["zone"]}}}
+QUESTION = [{"role": "user", "content": "What is the weather in Oslo?"}]
+OSLO_CALL = r'<tool_call>\n\{"name": "get_weather", "arguments": \{"city": "Oslo"\}\}\n</tool_call>'
+
+
+@pytest.fixture(scope="module")
+def client(served):
+    import openai
+
+    deployment, _, _ = served
+    return openai.OpenAI(base_url=deployment.url, api_key="EMPTY", max_retries=0, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def model(served):
+    return served[0].model_id
+
+
+def _forced(regex):
+    return {"structured_outputs": {"regex": regex}}
+
+
+def test_auto_tool_choice_returns_parsed_tool_calls(client, model):
+    response = client.chat.completions.create(model=model, messages=QUESTION, tools=[WEATHER, TIME],
+                                              tool_choice="auto", max_tokens=64, temperature=0,
+                                              extra_body=_forced(OSLO_CALL))
+    choice = response.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    (call,) = choice.message.tool_calls
+    assert call.function.name == "get_weather" and json.loads(call.function.arguments) == {"city": "Oslo"}
+    assert call.id and not choice.message.content
+
+
+def test_streaming_assembles_the_same_tool_call(client, model):
+    stream = client.chat.completions.create(model=model, messages=QUESTION, tools=[WEATHER], max_tokens=64,
+                                            temperature=0, stream=True, extra_body=_forced(OSLO_CALL))
+    name, arguments, finish = "", "", None
+    for chunk in stream:
+        if not chunk.choices:
+            continue
+        delta = chunk.choices[0].delta
+        for call in delta.tool_calls or []:
+            name += call.function.name or "" if call.function else ""
+            arguments += call.function.arguments or "" if call.function else ""
+        finish = chunk.choices[0].finish_reason or finish
+    assert name == "get_weather" and json.loads(arguments) == {"city": "Oslo"} and finish == "tool_calls"
+
+
+def test_tool_choice_none_answers_without_calls(client, model):
+    response = client.chat.completions.create(model=model, messages=QUESTION, tools=[WEATHER], tool_choice="none",
+                                              max_tokens=8, temperature=0)
+    assert not response.choices[0].message.tool_calls and response.choices[0].finish_reason in ("stop", "length")
+
+
+# Tools whose arguments leave the random model little room (enums, no free text): the JSON that
+# tool_choice=required / a named function constrains it to ends within a few tokens.
+UNIT = {"type": "function", "function": {"name": "set_unit", "description": "Temperature unit", "parameters": {
+    "type": "object", "properties": {"unit": {"type": "string", "enum": ["c", "f"]}}, "required": ["unit"],
+    "additionalProperties": False}}}
+MODE = {"type": "function", "function": {"name": "set_mode", "description": "Display mode", "parameters": {
+    "type": "object", "properties": {"dark": {"type": "boolean"}}, "required": ["dark"], "additionalProperties": False}}}
+
+
+def test_tool_choice_required_and_named_function_constrain_the_output(client, model):
+    required = client.chat.completions.create(model=model, messages=QUESTION, tools=[UNIT, MODE],
+                                              tool_choice="required", max_tokens=256, temperature=0)
+    message = required.choices[0].message
+    assert message.tool_calls, message
+    assert all(c.function.name in ("set_unit", "set_mode") for c in message.tool_calls)
+    named = client.chat.completions.create(model=model, messages=QUESTION, tools=[UNIT, MODE], max_tokens=256,
+                                           tool_choice={"type": "function", "function": {"name": "set_mode"}},
+                                           temperature=0)
+    message = named.choices[0].message
+    assert message.tool_calls, message
+    (call,) = message.tool_calls
+    assert call.function.name == "set_mode"
+    json.loads(call.function.arguments)  # valid JSON (the random model fills the schema as it likes)
+
+
+def test_multi_turn_with_a_tool_result(client, model):
+    messages = QUESTION + [
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "call_1", "type": "function", "function": {
+            "name": "get_weather", "arguments": json.dumps({"city": "Oslo"})}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": json.dumps({"temperature_c": 3})},
+    ]
+    response = client.chat.completions.create(model=model, messages=messages, tools=[WEATHER], max_tokens=16,
+                                              temperature=0, extra_body=_forced(re.escape("It is 3 degrees in Oslo.")))
+    assert response.choices[0].message.content == "It is 3 degrees in Oslo."
+    assert response.choices[0].finish_reason == "stop" and response.usage.prompt_tokens > 0
+
+
+def _post(url, body: bytes):
+    request = urllib.request.Request(f"{url}/chat/completions", data=body, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def _ok(served):
+    deployment = served[0]
+    body = json.dumps({"model": deployment.model_id, "messages": QUESTION, "max_tokens": 4}).encode()
+    return _post(deployment.url, body)[0] == 200
+
+
+@pytest.mark.parametrize("case,body,statuses", [
+    ("malformed JSON", b'{"model": "fcray-tiny", "messages": [', (400, 422)),
+    ("unknown model", {"model": "no-such-model", "messages": QUESTION}, (400, 404)),
+    ("invalid tool schema", {"messages": QUESTION, "tools": [{"type": "function", "function": {
+        "name": "f", "parameters": {"type": "object", "properties": {"x": {"type": "no-such-type"}}}}}],
+        "tool_choice": "required"}, (400,)),
+    ("prompt longer than the context", {"messages": [{"role": "user", "content": "word " * 3000}]}, (400,)),
+])
+def test_bad_requests_get_an_openai_error_and_the_server_keeps_serving(served, case, body, statuses):
+    deployment = served[0]
+    if isinstance(body, dict):
+        body = json.dumps({"model": deployment.model_id, "max_tokens": 4, **body}).encode()
+    status, payload = _post(deployment.url, body)
+    assert status in statuses, (case, status, payload)
+    error = payload.get("error") or {}
+    assert error.get("message"), (case, payload)  # OpenAI-style error body
+    assert _ok(served), f"the server stopped serving after: {case}"
+
+
+def test_a_crashed_replica_is_restarted_by_serve(served):
+    from ray.util.state import list_actors
+
+    _, head, _ = served
+    replicas = [a for a in list_actors(address=head.address, filters=[("state", "=", "ALIVE")])
+                if "LLMServer" in (a.get("class_name") or "") or "LLMServer" in (a.get("name") or "")]
+    assert replicas, "no LLMServer replica found"
+    os.kill(replicas[0]["pid"], signal.SIGKILL)
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        alive = [a for a in list_actors(address=head.address, filters=[("state", "=", "ALIVE")])
+                 if "LLMServer" in (a.get("name") or "")]
+        if alive and alive[0]["pid"] != replicas[0]["pid"] and _ok(served):
+            return
+        time.sleep(3)
+    pytest.fail("Serve did not bring the LLMServer replica back within 10 minutes")
