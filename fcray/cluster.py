@@ -49,6 +49,21 @@ def _dashboard_up(address: str) -> bool:
         return False
 
 
+def _client_env(address: str) -> dict[str, str]:
+    """What a client of the head at ``address`` needs: ``RAY_AUTH_MODE=token`` when it asks for Ray's token
+    (a head fcray started earlier, say) and the caller has not chosen a mode itself."""
+    if "RAY_AUTH_MODE" in os.environ:
+        return {}
+    try:
+        urllib.request.urlopen(f"{address}/api/version", timeout=2).close()
+    except urllib.error.HTTPError as error:
+        if error.code == 401:
+            return {"RAY_AUTH_MODE": "token"}
+    except OSError:
+        pass
+    return {}
+
+
 @dataclass
 class RayHead:
     address: str             # job-submission (dashboard) address
@@ -70,7 +85,7 @@ def ensure_head(num_cpus: int | None = None) -> RayHead:
     a lasting local head with ``ray start --head`` when none answers (stop it with ``ray stop``)."""
     existing = os.environ.get("RAY_ADDRESS")
     if existing and existing.startswith("http") and _dashboard_up(existing):
-        return RayHead(existing, {})
+        return RayHead(existing, _client_env(existing))
     address = f"http://127.0.0.1:{dashboard_port()}"
     if not _dashboard_up(address):
         env = {"RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "token")}
@@ -84,7 +99,7 @@ def ensure_head(num_cpus: int | None = None) -> RayHead:
                 raise RuntimeError(f"the Ray head started, but its dashboard at {address} did not come up")
             time.sleep(1)
         return RayHead(address, env)
-    return RayHead(address, {})
+    return RayHead(address, _client_env(address))
 
 
 @contextlib.contextmanager
@@ -97,12 +112,12 @@ def ray_head(num_cpus: int | None = None) -> Iterator[RayHead]:
     """
     existing = os.environ.get("RAY_ADDRESS")
     if existing and existing.startswith("http") and _dashboard_up(existing):
-        yield RayHead(existing, {})
+        yield RayHead(existing, _client_env(existing))
         return
     port = dashboard_port()
     address = f"http://127.0.0.1:{port}"
     if _dashboard_up(address):
-        yield RayHead(address, {})
+        yield RayHead(address, _client_env(address))
         return
     env = {"RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "token")}
     # --block keeps `ray start` in the foreground: stopping that one process stops exactly the head it

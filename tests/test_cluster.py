@@ -37,3 +37,27 @@ def test_live_local_cluster_is_reused(current_cluster_file):
         server.listen()
         current_cluster_file.write_text(f"127.0.0.1:{server.getsockname()[1]}")
         assert cluster.init_address() == "auto"
+
+
+def test_a_head_that_asks_for_a_token_gets_token_auth_clients(monkeypatch):
+    import http.server
+    import threading
+
+    class Guarded(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(401)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Guarded)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    address = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+        assert cluster._client_env(address) == {"RAY_AUTH_MODE": "token"}
+        monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # the caller's own choice wins
+        assert cluster._client_env(address) == {}
+    finally:
+        server.shutdown()
