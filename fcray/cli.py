@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -19,10 +18,6 @@ from fcray.config import ConfigError, FcrayConfig, available_presets, config_to_
 from fcray.data.report import DataError
 from fcray.eval.errors import EvalError
 
-# Stages that later work lands; until then they say so plainly instead of pretending.
-PLANNED = {
-    "bench": "load testing and the vLLM settings sweep, issue #8",
-}
 
 
 def _add_config_args(parser: argparse.ArgumentParser) -> None:
@@ -231,18 +226,33 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    import os
+
+    from fcray.bench.loadgen import run_matrix
+    from fcray.eval.report import plot_load_test
+
+    config = _config(args)
+    url, model_id = args.url, args.model_id or config.serve.model_id
+    if url is None:  # deploy (or update) fcray's Serve app on the local / RAY_ADDRESS cluster first
+        from fcray.cluster import ensure_head
+        from fcray.serve.launch import deploy
+
+        head = ensure_head(num_cpus=4)
+        os.environ.update(head.env)
+        url = deploy(config, head.address, args.model).url
+    out = Path(config.workdir).resolve() / "bench"
+    rows = run_matrix(url, model_id, config.bench, out / "results.json")
+    plot_load_test(rows, out / "load_test.png")
+    print(f"fcray bench: {len(rows)} cells -> {out / 'results.json'}, {out / 'load_test.png'} "
+          f"(`fcray report` adds the plot to the report)")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from fcray.demo import run_demo
 
     return run_demo(_config(args), args.config_file, args.overrides, bfcl=not args.no_bfcl)
-
-
-def _planned(stage: str) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        print(f"fcray {stage}: not implemented yet ({PLANNED[stage]})", file=sys.stderr)
-        return 3
-
-    return run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -319,15 +329,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stop", action="store_true", help="delete the deployed Serve apps and exit")
     p.set_defaults(func=cmd_serve)
 
+    p = sub.add_parser("bench", help="load test the served model over concurrency x prompt length (bench.*)")
+    _add_config_args(p)
+    p.add_argument("--url", help="OpenAI base URL of a running server (default: deploy fcray's Serve app first)")
+    p.add_argument("--model-id", help="served model name (default: serve.model_id)")
+    p.add_argument("--model", help="with no --url: the model to deploy (default: serve.model)")
+    p.set_defaults(func=cmd_bench)
+
     p = sub.add_parser("demo", help="run the whole pipeline on the chosen preset (the main job)")
     _add_config_args(p)
     p.add_argument("--no-bfcl", action="store_true", help="skip BFCL in the eval stage")
     p.set_defaults(func=cmd_demo)
 
-    for stage, what in PLANNED.items():
-        p = sub.add_parser(stage, help=f"{what} (not implemented yet)")
-        _add_config_args(p)
-        p.set_defaults(func=_planned(stage))
     return parser
 
 

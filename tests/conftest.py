@@ -1,4 +1,5 @@
-"""Shared fixtures. The tiny model is built once per test session (into a session cache folder)."""
+"""Shared fixtures. The tiny model is built once per test session (into a session cache folder); one
+Serve deployment of it (``served``) is shared by the serving and load-test tests."""
 
 from __future__ import annotations
 
@@ -69,3 +70,26 @@ def synthetic_examples():
     from fcray.synth.generator import generate_examples
 
     return generate_examples(300, seed=42)
+
+
+@pytest.fixture(scope="session")
+def served(tiny_model_dir):
+    """The tiny model deployed with fcray's Serve app on a private Ray head: (deployment, head, config)."""
+    import os
+
+    from fcray.cluster import free_port, ray_head
+    from fcray.config import load_config
+    from fcray.serve.launch import deploy
+
+    config = load_config("tiny", overrides=[f"serve.port={free_port()}", "serve.max_num_seqs=8",
+                                            "serve.kv_cache_memory_bytes=67108864", "serve.max_model_len=1024",
+                                            "serve.max_num_batched_tokens=2048"])
+    with ray_head(num_cpus=4) as head:
+        saved = dict(os.environ)
+        os.environ.update(head.env)
+        try:
+            deployment = deploy(config, head.address, model=str(tiny_model_dir))
+            yield deployment, head, config
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)

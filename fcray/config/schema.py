@@ -326,6 +326,8 @@ class BenchConfig:
     max_seconds_per_cell: float = 120.0
     warmup_requests: int = 4
     slo_ttft_p95_ms: float = 2000.0
+    max_tokens: int = 128            # output tokens per request (ignore_eos: every request generates them all)
+    request_timeout_s: float = 300.0
 
     def __post_init__(self) -> None:
         _check(all(c >= 1 for c in self.concurrency), "bench.concurrency", "levels must be >= 1")

@@ -1,0 +1,181 @@
+"""The load generator: closed-loop users streaming chat completions from an OpenAI-compatible endpoint.
+
+Each cell of the matrix runs ``concurrency`` users, each sending its next request as soon as the previous
+one finishes, until ``requests_per_cell`` requests are done or ``max_seconds_per_cell`` has passed. Every
+request streams (``stream_options.include_usage``) and asks for exactly ``max_tokens`` new tokens
+(``ignore_eos``), so cells compare like with like. Per request: time to the first token, the gaps between
+tokens, end-to-end latency, prompt and output tokens. Per cell: P50/P95/P99 and throughput.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fcray.config import BenchConfig
+
+FILLER = ("the quick brown fox jumps over the lazy dog while seven wizards quietly judge boxing matches "
+          "near a frozen lake ").split()
+
+
+@dataclass
+class RequestResult:
+    ok: bool
+    error: str | None = None
+    ttft_s: float | None = None
+    e2e_s: float | None = None
+    itl_s: list[float] = field(default_factory=list)
+    prompt_tokens: int = 0
+    output_tokens: int = 0
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Linear-interpolated percentile (``q`` in [0, 100]); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def summarize_cell(results: list[RequestResult], concurrency: int, prompt_tokens: int, seconds: float,
+                   slo_ttft_p95_ms: float | None = None) -> dict[str, Any]:
+    ok = [r for r in results if r.ok]
+    ttft = [r.ttft_s for r in ok if r.ttft_s is not None]
+    e2e = [r.e2e_s for r in ok if r.e2e_s is not None]
+    itl = [gap for r in ok for gap in r.itl_s]
+    row = {
+        "concurrency": concurrency, "prompt_tokens": prompt_tokens,
+        "measured_prompt_tokens": (sum(r.prompt_tokens for r in ok) / len(ok)) if ok else None,
+        "requests": len(results), "errors": len(results) - len(ok),
+        "error_examples": sorted({r.error for r in results if r.error})[:3],
+        "seconds": seconds,
+        "ttft_p50_s": percentile(ttft, 50), "ttft_p95_s": percentile(ttft, 95),
+        "itl_p50_s": percentile(itl, 50), "itl_p95_s": percentile(itl, 95),
+        "e2e_p50_s": percentile(e2e, 50), "e2e_p95_s": percentile(e2e, 95), "e2e_p99_s": percentile(e2e, 99),
+        "requests_per_s": len(ok) / seconds if seconds else 0.0,
+        "output_tokens_per_s": sum(r.output_tokens for r in ok) / seconds if seconds else 0.0,
+    }
+    if slo_ttft_p95_ms is not None:
+        row["meets_slo"] = row["errors"] == 0 and row["ttft_p95_s"] is not None and \
+            row["ttft_p95_s"] * 1000 <= slo_ttft_p95_ms
+    return row
+
+
+async def one_request(client: Any, model: str, prompt: str, max_tokens: int) -> RequestResult:
+    start = time.perf_counter()
+    first = last = None
+    gaps: list[float] = []
+    usage = None
+    try:
+        stream = await client.chat.completions.create(
+            model=model, messages=[{"role": "user", "content": prompt}], max_tokens=max_tokens, temperature=0,
+            stream=True, stream_options={"include_usage": True}, extra_body={"ignore_eos": True})
+        async for chunk in stream:
+            if chunk.usage is not None:
+                usage = chunk.usage
+            if not chunk.choices:
+                continue
+            delta = chunk.choices[0].delta
+            if delta.content or delta.tool_calls:
+                now = time.perf_counter()
+                if first is None:
+                    first = now
+                else:
+                    gaps.append(now - last)
+                last = now
+    except Exception as error:  # one failed request is a data point (counted), not the end of the test
+        return RequestResult(False, f"{type(error).__name__}: {str(error)[:200]}")
+    end = time.perf_counter()
+    if first is None:
+        return RequestResult(False, "no token streamed", e2e_s=end - start)
+    return RequestResult(True, None, first - start, end - start, gaps,
+                         usage.prompt_tokens if usage else 0, usage.completion_tokens if usage else 0)
+
+
+async def run_cell(client: Any, model: str, prompt: str, concurrency: int, config: BenchConfig
+                   ) -> tuple[list[RequestResult], float]:
+    results: list[RequestResult] = []
+    start = time.perf_counter()
+    deadline = start + config.max_seconds_per_cell
+    issued = 0
+
+    async def user() -> None:
+        nonlocal issued
+        while issued < config.requests_per_cell and time.perf_counter() < deadline:
+            issued += 1
+            results.append(await one_request(client, model, prompt, config.max_tokens))
+
+    await asyncio.gather(*(user() for _ in range(concurrency)))
+    return results, time.perf_counter() - start
+
+
+def make_prompt(target_tokens: int, count_tokens) -> str:
+    """A prompt of about ``target_tokens`` tokens under the served model's tokenizer (``count_tokens``)."""
+    words = max(1, target_tokens)
+    for _ in range(6):  # adjust the word count by the measured tokens-per-word ratio
+        text = " ".join(FILLER[i % len(FILLER)] for i in range(words))
+        measured = count_tokens(text)
+        if abs(measured - target_tokens) <= max(2, target_tokens // 50):
+            break
+        words = max(1, round(words * target_tokens / max(measured, 1)))
+    return text
+
+
+def endpoint_token_counter(url: str, model: str):
+    """Counts tokens with the server's own ``/tokenize`` (vLLM and Ray Serve LLM expose it)."""
+    import urllib.request
+
+    root = url.removesuffix("/v1")
+
+    def count(text: str) -> int:
+        body = json.dumps({"model": model, "prompt": text}).encode()
+        request = urllib.request.Request(f"{root}/tokenize", data=body, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return int(json.loads(response.read())["count"])
+
+    return count
+
+
+def run_matrix(url: str, model: str, config: BenchConfig, out: str | Path | None = None, log=print
+               ) -> list[dict[str, Any]]:
+    """Every (prompt length, concurrency) cell against ``url``; rows written to ``out`` (JSON) as they come."""
+    import openai
+
+    counter = endpoint_token_counter(url, model)
+    rows: list[dict[str, Any]] = []
+
+    async def main() -> None:
+        client = openai.AsyncOpenAI(base_url=url, api_key="EMPTY", max_retries=0, timeout=config.request_timeout_s)
+        try:
+            warm = make_prompt(min(config.prompt_lengths), counter)
+            await asyncio.gather(*(one_request(client, model, warm, 8) for _ in range(config.warmup_requests)))
+            for length in config.prompt_lengths:
+                prompt = make_prompt(length, counter)
+                for concurrency in config.concurrency:
+                    results, seconds = await run_cell(client, model, prompt, concurrency, config)
+                    row = summarize_cell(results, concurrency, length, seconds, config.slo_ttft_p95_ms)
+                    rows.append(row)
+                    log(f"[fcray bench] prompt {length:>5} tok, concurrency {concurrency:>3}: "
+                        f"TTFT P95 {_ms(row['ttft_p95_s'])}, ITL P50 {_ms(row['itl_p50_s'])}, "
+                        f"{row['output_tokens_per_s']:.0f} tok/s, {row['requests_per_s']:.2f} req/s, "
+                        f"{row['errors']} errors")
+                    if out is not None:
+                        Path(out).parent.mkdir(parents=True, exist_ok=True)
+                        Path(out).write_text(json.dumps(rows, indent=2) + "\n")
+        finally:
+            await client.close()
+
+    asyncio.run(main())
+    return rows
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.0f} ms"
+
