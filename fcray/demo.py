@@ -1,9 +1,8 @@
 """`fcray demo`: the main job — the whole pipeline on one preset, as far as its stages exist.
 
-data -> model -> SFT -> GRPO -> serve (Ray Serve LLM, scored through its OpenAI API) -> eval (+ BFCL) and
-the report; the jobs are submitted with `ray job submit` (jobs/sft.py, jobs/grpo.py, jobs/eval.py) to a Ray
-cluster: a local head the demo starts and stops. Each stage writes under ``<workdir>``; the stage that
-later work adds (bench) is listed as pending rather than faked.
+data -> model -> SFT -> GRPO -> serve (Ray Serve LLM, scored through its OpenAI API, load-tested) -> eval
+(+ BFCL) and the report; the jobs are submitted with `ray job submit` (jobs/sft.py, jobs/grpo.py, jobs/eval.py) to a Ray
+cluster: a local head the demo starts and stops. Each stage writes under ``<workdir>``.
 """
 
 from __future__ import annotations
@@ -14,18 +13,20 @@ from pathlib import Path
 
 from fcray.config import FcrayConfig
 
-PENDING = ("bench: load test + Ray Tune sweep of vLLM settings (issue #8)",)
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def serve_and_score(config: FcrayConfig, head, model: Path) -> dict:
     """Deploy ``model`` with fcray's Serve app on ``head``, score the served model on the validation set
-    through its OpenAI API (eval's endpoint backend, into ``<workdir>/eval/served``), then delete the app."""
+    through its OpenAI API (eval's endpoint backend, into ``<workdir>/eval/served``), load-test it over
+    ``bench.*`` (``<workdir>/bench``), then delete the app. Returns the served model's eval results."""
     import os
     import shutil
     from dataclasses import replace
 
+    from fcray.bench.loadgen import run_matrix
     from fcray.data.pipeline import validation_examples
+    from fcray.eval.report import plot_load_test
     from fcray.eval.run import run_eval
     from fcray.eval.stages import eval_dir
     from fcray.serve.launch import deploy, shutdown
@@ -36,8 +37,12 @@ def serve_and_score(config: FcrayConfig, head, model: Path) -> dict:
     out = eval_dir(config) / "served"
     shutil.rmtree(out, ignore_errors=True)  # a served name says nothing of which weights: always score anew
     try:
-        return run_eval(deployment.model_id, validation_examples(config.workdir),
-                        replace(config.eval, backend="endpoint", endpoint=deployment.url), out)
+        results = run_eval(deployment.model_id, validation_examples(config.workdir),
+                           replace(config.eval, backend="endpoint", endpoint=deployment.url), out)
+        bench = Path(config.workdir).resolve() / "bench"
+        rows = run_matrix(deployment.url, deployment.model_id, config.bench, bench / "results.json")
+        plot_load_test(rows, bench / "load_test.png")
+        return results
     finally:
         shutdown(head.address)
 
@@ -109,7 +114,7 @@ def run_demo(config: FcrayConfig, config_file: str | None = None, overrides: lis
         print(f"GRPO model: {grpo_dir / 'model'}; metrics: {grpo_dir / 'metrics.jsonl'}; curves: {grpo_dir / 'curves.png'}")
 
         start = time.time()
-        print("\n== [5/6] serve model C with Ray Serve LLM (fcray.serve) and score it through its OpenAI API")
+        print("\n== [5/6] serve model C with Ray Serve LLM (fcray.serve), score it through its OpenAI API, load-test it")
         served = serve_and_score(config, head, grpo_dir / "model")
         print(f"(serve: {time.time() - start:.1f}s)")
 
@@ -124,6 +129,6 @@ def run_demo(config: FcrayConfig, config_file: str | None = None, overrides: lis
     print(f"\nbase (A) vs SFT (B) vs GRPO (C) on {stage_results['grpo']['examples']} held-out validation examples:")
     print(format_comparison({**{label(s): r for s, r in stage_results.items()}, "served C": served}))
     print(f"report (table, intervals, BFCL, plots): {workdir / 'report' / 'report.md'}")
-
-    print("\n== pending stages: " + ", ".join(PENDING))
+    print("vLLM settings sweep for the served model (Ray Tune, not part of the demo): python tune/sweep.py --preset "
+          f"{config.preset} --set workdir={workdir}")
     return 0

@@ -1,5 +1,5 @@
-"""Shared fixtures. The tiny model is built once per test session (into a session cache folder); one
-Serve deployment of it (``served``) is shared by the serving and load-test tests."""
+"""Shared fixtures. The tiny model is built once per test session (into a session cache folder); a Serve
+deployment of it (``served``) is shared within the serving and the load-test packages."""
 
 from __future__ import annotations
 
@@ -72,9 +72,11 @@ def synthetic_examples():
     return generate_examples(300, seed=42)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def served(tiny_model_dir):
-    """The tiny model deployed with fcray's Serve app on a private Ray head: (deployment, head, config)."""
+    """The tiny model deployed with fcray's Serve app on a private Ray head: (deployment, head, config).
+    Package scope: the serving and load-test packages each get one, stopped when the package is done (an
+    engine left running would slow every later test on 2 cores)."""
     import os
 
     from fcray.cluster import free_port, ray_head
@@ -84,8 +86,12 @@ def served(tiny_model_dir):
     config = load_config("tiny", overrides=[f"serve.port={free_port()}", "serve.max_num_seqs=8",
                                             "serve.kv_cache_memory_bytes=67108864", "serve.max_model_len=1024",
                                             "serve.max_num_batched_tokens=2048"])
+    saved = dict(os.environ)
+    # a head of its own (its own job-server port): later tests that start a head must not find this one
+    os.environ["FCRAY_RAY_DASHBOARD_PORT"] = str(free_port())
     with ray_head(num_cpus=4) as head:
-        saved = dict(os.environ)
+        os.environ.clear()
+        os.environ.update(saved)
         os.environ.update(head.env)
         try:
             deployment = deploy(config, head.address, model=str(tiny_model_dir))

@@ -11,13 +11,16 @@ from fcray.cluster import free_port
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # the whole pipeline: SFT, GRPO, serve + load test, eval + BFCL of three models
 def test_demo_runs_data_sft_and_grpo_through_ray_job_submit(tmp_path, tiny_model_dir, capsys):
     code = main(["demo", "--preset", "tiny", "--set", "data.num_examples=200", "--set", f"workdir={tmp_path}",
                  "--set", "sft.max_steps=4", "--set", "sft.save_steps=2", "--set", "eval.max_examples=8",
                  "--set", "eval.max_new_tokens=16", "--set", "grpo.max_steps=2", "--set", "grpo.save_steps=2",
                  "--set", "grpo.per_device_train_batch_size=8", "--set", "grpo.max_completion_length=24",
                  "--set", "eval.bfcl.categories=[simple_python,irrelevance]", "--set", "eval.bfcl.max_entries_per_category=2",
-                 "--set", "eval.bfcl.max_new_tokens=16", "--set", f"serve.port={free_port()}"])
+                 "--set", "eval.bfcl.max_new_tokens=16", "--set", f"serve.port={free_port()}",
+                 "--set", "bench.concurrency=[1, 2]", "--set", "bench.prompt_lengths=[32]",
+                 "--set", "bench.requests_per_cell=2", "--set", "bench.max_tokens=8"])
     assert code == 0
     out = capsys.readouterr().out
     assert "== [1/6] data" in out and "== [2/6] model" in out and "== [3/6] sft (ray job submit jobs/sft.py)" in out
@@ -39,7 +42,9 @@ def test_demo_runs_data_sft_and_grpo_through_ray_job_submit(tmp_path, tiny_model
         assert (tmp_path / "report" / plot).read_bytes()[:4] == b"\x89PNG"
     served = [json.loads(line) for line in (tmp_path / "eval" / "served" / "predictions.jsonl").open()]
     assert len(served) == 8 and all(r["response"]["role"] == "assistant" for r in served if not r["error"])
-    assert "pending stages: bench" in out
+    bench = json.loads((tmp_path / "bench" / "results.json").read_text())
+    assert [r["concurrency"] for r in bench] == [1, 2] and all(r["errors"] == 0 for r in bench)
+    assert "load_test.png" in report and (tmp_path / "report" / "load_test.png").exists()
     assert json.loads((tmp_path / "data" / "summary.json").read_text())["load"]["rows_read"] == 200
 
 

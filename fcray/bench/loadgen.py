@@ -129,18 +129,19 @@ def make_prompt(target_tokens: int, count_tokens) -> str:
 
 
 def endpoint_token_counter(url: str, model: str):
-    """Counts tokens with the server's own ``/tokenize`` (vLLM and Ray Serve LLM expose it)."""
-    import urllib.request
+    """Counts a user message's tokens as the server does: the prompt tokens it reports for the message,
+    less those of an empty one (the chat template's own). Works with any OpenAI-compatible server."""
+    import openai
 
-    root = url.removesuffix("/v1")
+    client = openai.OpenAI(base_url=url, api_key="EMPTY", max_retries=2, timeout=120)
 
-    def count(text: str) -> int:
-        body = json.dumps({"model": model, "prompt": text}).encode()
-        request = urllib.request.Request(f"{root}/tokenize", data=body, headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return int(json.loads(response.read())["count"])
+    def prompt_tokens(text: str) -> int:
+        response = client.chat.completions.create(model=model, messages=[{"role": "user", "content": text}],
+                                                  max_tokens=1, temperature=0)
+        return response.usage.prompt_tokens
 
-    return count
+    template = prompt_tokens("")
+    return lambda text: prompt_tokens(text) - template
 
 
 def run_matrix(url: str, model: str, config: BenchConfig, out: str | Path | None = None, log=print

@@ -13,12 +13,13 @@ from fcray.config.schema import (
     ModelConfig,
     RolloutConfig,
     ServeConfig,
+    SweepConfig,
     SFTConfig,
     TinyModelConfig,
 )
 
 __all__ = [
     "AugmentConfig", "BFCLConfig", "BenchConfig", "ConfigError", "DataConfig", "EvalConfig", "FcrayConfig", "GRPOConfig",
-    "ModelConfig", "RolloutConfig", "SFTConfig", "ServeConfig", "TinyModelConfig", "available_presets", "config_to_dict",
+    "ModelConfig", "RolloutConfig", "SFTConfig", "ServeConfig", "SweepConfig", "TinyModelConfig", "available_presets", "config_to_dict",
     "load_config",
 ]

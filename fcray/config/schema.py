@@ -319,6 +319,23 @@ class ServeConfig:
 
 
 @dataclass
+class SweepConfig:
+    """The Ray Tune sweep of vLLM settings (fcray.bench.sweep): a grid, the load and SLO it must hold."""
+
+    max_num_seqs: list[int] = field(default_factory=lambda: [16, 64, 128])
+    max_num_batched_tokens: list[int] = field(default_factory=lambda: [2048, 8192])
+    concurrency: int = 16            # the load the SLO must hold at
+    prompt_tokens: int = 1024
+    requests: int = 64
+    max_concurrent_trials: int = 2   # trials (each its own Serve app and engine) in parallel
+
+    def __post_init__(self) -> None:
+        _check(bool(self.max_num_seqs) and bool(self.max_num_batched_tokens), "bench.sweep",
+               "max_num_seqs and max_num_batched_tokens need at least one value each")
+        _check(self.max_concurrent_trials >= 1, "bench.sweep.max_concurrent_trials", "must be >= 1")
+
+
+@dataclass
 class BenchConfig:
     concurrency: list[int] = field(default_factory=lambda: [1, 2, 4, 8, 16, 32])
     prompt_lengths: list[int] = field(default_factory=lambda: [256, 1024, 2048, 4096])
@@ -328,6 +345,7 @@ class BenchConfig:
     slo_ttft_p95_ms: float = 2000.0
     max_tokens: int = 128            # output tokens per request (ignore_eos: every request generates them all)
     request_timeout_s: float = 300.0
+    sweep: SweepConfig = field(default_factory=SweepConfig)
 
     def __post_init__(self) -> None:
         _check(all(c >= 1 for c in self.concurrency), "bench.concurrency", "levels must be >= 1")

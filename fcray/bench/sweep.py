@@ -1,0 +1,135 @@
+"""The Ray Tune sweep of vLLM's ``max_num_seqs`` x ``max_num_batched_tokens`` under a TTFT SLO.
+
+Each trial deploys its own copy of fcray's Serve app (its own app name and route prefix, so trials run in
+parallel on one Serve instance), load-tests it with :mod:`fcray.bench.loadgen` at the sweep's concurrency
+and prompt length, reports throughput, TTFT P95 and whether the SLO holds, and deletes the app. The
+objective: the most output tokens/s among the settings that meet ``slo_ttft_p95_ms`` with no errors (an
+SLO miss scores 0). The winner is written as a ``serve deploy`` config (the preset's app with the two
+settings replaced) and printed as ``--set`` overrides.
+
+Compared with vLLM's ``benchmarks/auto_tune`` (one server restarted per setting, serially): trials run
+in parallel (``max_concurrent_trials``), the objective is SLO-aware, and the result is a deployable config.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from fcray.config import BenchConfig, FcrayConfig
+
+
+def _trial(params: dict[str, Any]) -> dict[str, Any]:
+    """One Tune trial (a function trainable): deploy, load-test, report, delete."""
+    from ray import serve, tune
+    from ray.serve.llm import build_openai_app
+
+    from fcray.bench.loadgen import run_matrix
+    from fcray.serve.app import resolve_model_source
+    from fcray.serve.config import llm_config
+
+    config: FcrayConfig = params["config"]
+    serve_config = replace(config.serve, max_num_seqs=params["max_num_seqs"],
+                           max_num_batched_tokens=params["max_num_batched_tokens"])
+    trial_config = replace(config, serve=serve_config)
+    name = f"sweep-{tune.get_context().get_trial_id()}"
+    llm = llm_config(trial_config, resolve_model_source(params["model_source"]))
+    llm["model_loading_config"]["model_id"] = name
+    app = build_openai_app({"llm_configs": [llm], "ingress_deployment_config": {
+        "ray_actor_options": {"num_cpus": 0.1}}})  # the router is light; engines get the CPUs
+    serve.run(app, name=name, route_prefix=f"/{name}", blocking=False)
+    try:
+        _wait_running(name)
+        url = f"http://127.0.0.1:{params['http_port']}/{name}/v1"
+        bench = BenchConfig(concurrency=[params["concurrency"]], prompt_lengths=[params["prompt_tokens"]],
+                            requests_per_cell=params["requests"], max_seconds_per_cell=params["max_seconds"],
+                            warmup_requests=1, max_tokens=params["max_tokens"],
+                            slo_ttft_p95_ms=params["slo_ttft_p95_ms"])
+        (row,) = run_matrix(url, name, bench, log=lambda *_: None)
+    finally:
+        serve.delete(name)
+    score = row["output_tokens_per_s"] if row["meets_slo"] else 0.0
+    metrics = {"score": score, **{k: row[k] for k in ("output_tokens_per_s", "ttft_p95_s", "itl_p50_s", "e2e_p95_s",
+                                                     "requests_per_s", "errors", "meets_slo")}}
+    tune.report(metrics)
+    return metrics
+
+
+def _wait_running(app_name: str, timeout_s: float = 900) -> None:
+    import time
+
+    from ray import serve
+
+    deadline = time.time() + timeout_s
+    while True:
+        status = serve.status().applications.get(app_name)
+        if status is not None and status.status == "RUNNING":
+            return
+        if status is not None and status.status in ("DEPLOY_FAILED", "UNHEALTHY"):
+            raise RuntimeError(f"{app_name}: {status.status}: {status.message}")
+        if time.time() > deadline:
+            raise TimeoutError(f"{app_name} not running after {timeout_s:.0f}s")
+        time.sleep(2)
+
+
+def run_sweep(config: FcrayConfig, model_source: str, out: str | Path, storage_path: str | None = None
+              ) -> dict[str, Any]:
+    """Sweep on the connected cluster (Serve started on ``config.serve.port``); writes ``sweep.json`` and
+    ``recommended_serve_config.yaml`` under ``out`` and returns the summary."""
+    from ray import serve, tune
+
+    from fcray.serve.config import serve_deploy_config
+
+    space = config.bench.sweep
+    serve.start(http_options={"host": "127.0.0.1", "port": config.serve.port})
+    params = {
+        "config": config, "model_source": model_source, "http_port": config.serve.port,
+        "concurrency": space.concurrency, "prompt_tokens": space.prompt_tokens, "requests": space.requests,
+        "max_seconds": config.bench.max_seconds_per_cell, "max_tokens": config.bench.max_tokens,
+        "slo_ttft_p95_ms": config.bench.slo_ttft_p95_ms,
+        "max_num_seqs": tune.grid_search(space.max_num_seqs),
+        "max_num_batched_tokens": tune.grid_search(space.max_num_batched_tokens),
+    }
+    tuner = tune.Tuner(
+        # a trial only drives load (Tune needs a non-empty request); its Serve app holds the real resources
+        tune.with_resources(_trial, {"cpu": 0.01}),
+        param_space=params,
+        tune_config=tune.TuneConfig(metric="score", mode="max", max_concurrent_trials=space.max_concurrent_trials),
+        run_config=tune.RunConfig(name="fcray-serve-sweep", storage_path=storage_path, verbose=0),
+    )
+    grid = tuner.fit()
+    trials = []
+    for result in grid:
+        if result.error is not None:
+            trials.append({"max_num_seqs": result.config["max_num_seqs"],
+                           "max_num_batched_tokens": result.config["max_num_batched_tokens"],
+                           "error": str(result.error)[:500]})
+            continue
+        trials.append({"max_num_seqs": result.config["max_num_seqs"],
+                       "max_num_batched_tokens": result.config["max_num_batched_tokens"],
+                       **{k: result.metrics[k] for k in ("score", "output_tokens_per_s", "ttft_p95_s", "itl_p50_s",
+                                                         "e2e_p95_s", "requests_per_s", "errors", "meets_slo")}})
+    passing = [t for t in trials if t.get("meets_slo")]
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    summary: dict[str, Any] = {"slo_ttft_p95_ms": config.bench.slo_ttft_p95_ms, "concurrency": space.concurrency,
+                               "prompt_tokens": space.prompt_tokens, "trials": trials, "best": None}
+    if passing:
+        best = max(passing, key=lambda t: t["score"])
+        summary["best"] = best
+        tuned = replace(config, serve=replace(config.serve, max_num_seqs=best["max_num_seqs"],
+                                              max_num_batched_tokens=best["max_num_batched_tokens"]))
+        header = (f"# Recommended by the fcray serve sweep: max_num_seqs={best['max_num_seqs']}, "
+                  f"max_num_batched_tokens={best['max_num_batched_tokens']} ({best['output_tokens_per_s']:.0f} "
+                  f"output tok/s at concurrency {space.concurrency}, TTFT P95 {best['ttft_p95_s'] * 1000:.0f} ms "
+                  f"<= SLO {config.bench.slo_ttft_p95_ms:.0f} ms).\n# Deploy: serve deploy <this file>\n")
+        (out / "recommended_serve_config.yaml").write_text(
+            header + yaml.safe_dump(serve_deploy_config(tuned, model_source), sort_keys=False))
+        summary["overrides"] = [f"serve.max_num_seqs={best['max_num_seqs']}",
+                                f"serve.max_num_batched_tokens={best['max_num_batched_tokens']}"]
+    (out / "sweep.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
