@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", help="model to serve in the trials (default: serve.model)")
     args = parser.parse_args(argv)
     config = _config(args)
-    connect(min_cpus=2 * config.bench.sweep.max_concurrent_trials + 1)
+    connect(min_cpus=2 * config.bench.sweep.max_concurrent_trials + 2)
     out = Path(config.workdir).resolve() / "bench" / "sweep"
     summary = run_sweep(config, model_to_serve(config, args.model), out, str(out / "ray_results"))
     print(json.dumps({k: v for k, v in summary.items() if k != "trials"}, indent=2))

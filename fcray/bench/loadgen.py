@@ -10,14 +10,28 @@ tokens, end-to-end latency, prompt and output tokens. Per cell: P50/P95/P99 and 
 from __future__ import annotations
 
 import asyncio
+import csv
 import json
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fcray.config import BenchConfig
 
+# Every request is a function-calling request: these tools ride along (the chat template puts their schemas
+# in the prompt, so they count in its length) and the user's text is sized to the cell's prompt length.
+TOOLS = [
+    {"type": "function", "function": {"name": "get_weather", "description": "Current weather for a city",
+                                      "parameters": {"type": "object", "properties": {
+                                          "city": {"type": "string"}, "unit": {"type": "string", "enum": ["c", "f"]}},
+                                          "required": ["city"]}}},
+    {"type": "function", "function": {"name": "search_flights", "description": "Flights between two airports",
+                                      "parameters": {"type": "object", "properties": {
+                                          "origin": {"type": "string"}, "destination": {"type": "string"},
+                                          "date": {"type": "string"}}, "required": ["origin", "destination"]}}},
+]
 FILLER = ("the quick brown fox jumps over the lazy dog while seven wizards quietly judge boxing matches "
           "near a frozen lake ").split()
 
@@ -54,6 +68,7 @@ def summarize_cell(results: list[RequestResult], concurrency: int, prompt_tokens
         "concurrency": concurrency, "prompt_tokens": prompt_tokens,
         "measured_prompt_tokens": (sum(r.prompt_tokens for r in ok) / len(ok)) if ok else None,
         "requests": len(results), "errors": len(results) - len(ok),
+        "errors_by_type": dict(Counter((r.error or "").split(":")[0] for r in results if not r.ok)),
         "error_examples": sorted({r.error for r in results if r.error})[:3],
         "seconds": seconds,
         "ttft_p50_s": percentile(ttft, 50), "ttft_p95_s": percentile(ttft, 95),
@@ -61,6 +76,7 @@ def summarize_cell(results: list[RequestResult], concurrency: int, prompt_tokens
         "e2e_p50_s": percentile(e2e, 50), "e2e_p95_s": percentile(e2e, 95), "e2e_p99_s": percentile(e2e, 99),
         "requests_per_s": len(ok) / seconds if seconds else 0.0,
         "output_tokens_per_s": sum(r.output_tokens for r in ok) / seconds if seconds else 0.0,
+        "input_tokens_per_s": sum(r.prompt_tokens for r in ok) / seconds if seconds else 0.0,
     }
     if slo_ttft_p95_ms is not None:
         row["meets_slo"] = row["errors"] == 0 and row["ttft_p95_s"] is not None and \
@@ -75,7 +91,8 @@ async def one_request(client: Any, model: str, prompt: str, max_tokens: int) -> 
     usage = None
     try:
         stream = await client.chat.completions.create(
-            model=model, messages=[{"role": "user", "content": prompt}], max_tokens=max_tokens, temperature=0,
+            model=model, messages=[{"role": "user", "content": prompt}], tools=TOOLS, max_tokens=max_tokens,
+            temperature=0,
             stream=True, stream_options={"include_usage": True}, extra_body={"ignore_eos": True})
         async for chunk in stream:
             if chunk.usage is not None:
@@ -130,34 +147,80 @@ def make_prompt(target_tokens: int, count_tokens) -> str:
 
 def endpoint_token_counter(url: str, model: str):
     """Counts a user message's tokens as the server does: the prompt tokens it reports for the message,
-    less those of an empty one (the chat template's own). Works with any OpenAI-compatible server."""
+    less those of an empty one (the chat template's and the tools' own). Works with any OpenAI-compatible
+    server."""
     import openai
 
     client = openai.OpenAI(base_url=url, api_key="EMPTY", max_retries=2, timeout=120)
 
     def prompt_tokens(text: str) -> int:
         response = client.chat.completions.create(model=model, messages=[{"role": "user", "content": text}],
-                                                  max_tokens=1, temperature=0)
+                                                  tools=TOOLS, max_tokens=1, temperature=0)
         return response.usage.prompt_tokens
 
     template = prompt_tokens("")
     return lambda text: prompt_tokens(text) - template
 
 
+def model_context(url: str, model: str) -> int | None:
+    """The served model's context length, when the server says: vLLM's model card has ``max_model_len``,
+    Ray Serve LLM's ``metadata.max_request_context_length``."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{url}/models", timeout=10) as response:
+            cards = json.loads(response.read()).get("data", [])
+    except (OSError, ValueError):
+        return None
+    card = next((c for c in cards if c.get("id") == model), {})
+    return card.get("max_model_len") or (card.get("metadata") or {}).get("max_request_context_length")
+
+
+def write_csv(rows: list[dict[str, Any]], path: str | Path) -> None:
+    columns = sorted({k for row in rows for k in row}, key=lambda k: (k not in CSV_FIRST, CSV_FIRST.index(k)
+                                                                     if k in CSV_FIRST else 0, k))
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, columns)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in row.items()})
+
+
+CSV_FIRST = ["prompt_tokens", "concurrency", "requests", "errors", "ttft_p50_s", "ttft_p95_s", "itl_p50_s",
+             "e2e_p50_s", "e2e_p95_s", "e2e_p99_s", "requests_per_s", "output_tokens_per_s", "input_tokens_per_s"]
+
+
 def run_matrix(url: str, model: str, config: BenchConfig, out: str | Path | None = None, log=print
                ) -> list[dict[str, Any]]:
-    """Every (prompt length, concurrency) cell against ``url``; rows written to ``out`` (JSON) as they come."""
+    """Every (prompt length, concurrency) cell against ``url``; rows written to ``out`` (JSON, and CSV beside
+    it) as they come. A length that does not fit the model's context with ``max_tokens`` is skipped with a
+    row saying so."""
     import openai
 
     counter = endpoint_token_counter(url, model)
+    context = model_context(url, model)
     rows: list[dict[str, Any]] = []
+
+    def save() -> None:
+        if out is not None:
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            Path(out).write_text(json.dumps(rows, indent=2) + "\n")
+            write_csv(rows, Path(out).with_suffix(".csv"))
 
     async def main() -> None:
         client = openai.AsyncOpenAI(base_url=url, api_key="EMPTY", max_retries=0, timeout=config.request_timeout_s)
         try:
+            # warm-up (not measured): first requests pay for compilation and caches
             warm = make_prompt(min(config.prompt_lengths), counter)
             await asyncio.gather(*(one_request(client, model, warm, 8) for _ in range(config.warmup_requests)))
             for length in config.prompt_lengths:
+                if context is not None and length + config.max_tokens + 64 > context:
+                    note = (f"skipped: {length} prompt + {config.max_tokens} output tokens (+ template) exceed "
+                            f"the model's context of {context}")
+                    rows.append({"prompt_tokens": length, "concurrency": None, "skipped": note})
+                    log(f"[fcray bench] prompt {length:>5} tok: {note}")
+                    save()
+                    continue
                 prompt = make_prompt(length, counter)
                 for concurrency in config.concurrency:
                     results, seconds = await run_cell(client, model, prompt, concurrency, config)
@@ -167,9 +230,7 @@ def run_matrix(url: str, model: str, config: BenchConfig, out: str | Path | None
                         f"TTFT P95 {_ms(row['ttft_p95_s'])}, ITL P50 {_ms(row['itl_p50_s'])}, "
                         f"{row['output_tokens_per_s']:.0f} tok/s, {row['requests_per_s']:.2f} req/s, "
                         f"{row['errors']} errors")
-                    if out is not None:
-                        Path(out).parent.mkdir(parents=True, exist_ok=True)
-                        Path(out).write_text(json.dumps(rows, indent=2) + "\n")
+                    save()
         finally:
             await client.close()
 

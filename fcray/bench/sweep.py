@@ -50,6 +50,8 @@ def _trial(params: dict[str, Any]) -> dict[str, Any]:
                             warmup_requests=1, max_tokens=params["max_tokens"],
                             slo_ttft_p95_ms=params["slo_ttft_p95_ms"])
         (row,) = run_matrix(url, name, bench, log=lambda *_: None)
+        if row.get("skipped"):
+            raise ValueError(row["skipped"])
     finally:
         serve.delete(name)
     score = row["output_tokens_per_s"] if row["meets_slo"] else 0.0
@@ -74,6 +76,47 @@ def _wait_running(app_name: str, timeout_s: float = 900) -> None:
         if time.time() > deadline:
             raise TimeoutError(f"{app_name} not running after {timeout_s:.0f}s")
         time.sleep(2)
+
+
+def pareto_front(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Trials no other trial beats on both TTFT P95 (lower) and output tokens/s (higher)."""
+    done = [t for t in trials if "error" not in t and t.get("ttft_p95_s") is not None]
+
+    def dominated(t: dict[str, Any]) -> bool:
+        return any(o["ttft_p95_s"] <= t["ttft_p95_s"] and o["output_tokens_per_s"] >= t["output_tokens_per_s"]
+                   and (o["ttft_p95_s"], o["output_tokens_per_s"]) != (t["ttft_p95_s"], t["output_tokens_per_s"])
+                   for o in done)
+
+    return sorted((t for t in done if not dominated(t)), key=lambda t: t["ttft_p95_s"])
+
+
+def sweep_report(summary: dict[str, Any]) -> str:
+    """The sweep's Markdown report: every trial, the Pareto front, the choice and why."""
+    slo = summary["slo_ttft_p95_ms"]
+    lines = ["# fcray serve sweep", "",
+             f"Load: concurrency {summary['concurrency']}, prompt {summary['prompt_tokens']} tokens. Objective: the "
+             f"most output tokens/s with TTFT P95 <= {slo:.0f} ms and no errors.", "",
+             "| max_num_seqs | max_num_batched_tokens | output tok/s | TTFT P95 (ms) | E2E P95 (s) | errors | SLO |",
+             "|---|---|---|---|---|---|---|"]
+    for t in summary["trials"]:
+        if "error" in t:
+            lines.append(f"| {t['max_num_seqs']} | {t['max_num_batched_tokens']} | failed: {t['error'][:120]} | | | | |")
+            continue
+        lines.append(f"| {t['max_num_seqs']} | {t['max_num_batched_tokens']} | {t['output_tokens_per_s']:.1f} | "
+                     f"{t['ttft_p95_s'] * 1000:.0f} | {t['e2e_p95_s']:.2f} | {t['errors']} | "
+                     f"{'meets' if t['meets_slo'] else 'misses'} |")
+    front = pareto_front(summary["trials"])
+    lines += ["", "Pareto front (TTFT P95 vs tokens/s): " + ", ".join(
+        f"({t['max_num_seqs']}, {t['max_num_batched_tokens']})" for t in front), ""]
+    best = summary["best"]
+    if best is None:
+        lines.append("No setting met the SLO: nothing recommended (raise the SLO, lower the load, add replicas).")
+    else:
+        lines.append(f"Chosen: max_num_seqs={best['max_num_seqs']}, max_num_batched_tokens="
+                     f"{best['max_num_batched_tokens']} — the highest throughput ({best['output_tokens_per_s']:.1f} "
+                     f"output tok/s) among the settings whose TTFT P95 ({best['ttft_p95_s'] * 1000:.0f} ms) meets "
+                     f"the {slo:.0f} ms SLO. Deploy: `serve deploy recommended_serve_config.yaml`.")
+    return "\n".join(lines) + "\n"
 
 
 def run_sweep(config: FcrayConfig, model_source: str, out: str | Path, storage_path: str | None = None
@@ -131,5 +174,7 @@ def run_sweep(config: FcrayConfig, model_source: str, out: str | Path, storage_p
             header + yaml.safe_dump(serve_deploy_config(tuned, model_source), sort_keys=False))
         summary["overrides"] = [f"serve.max_num_seqs={best['max_num_seqs']}",
                                 f"serve.max_num_batched_tokens={best['max_num_batched_tokens']}"]
+    summary["pareto_front"] = pareto_front(trials)
     (out / "sweep.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (out / "sweep.md").write_text(sweep_report(summary))
     return summary

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from fcray.bench.loadgen import RequestResult, make_prompt, percentile, run_matrix, summarize_cell
+from fcray.bench.loadgen import RequestResult, make_prompt, percentile, run_matrix, summarize_cell, write_csv
 from fcray.config import BenchConfig
 
 
@@ -30,6 +30,16 @@ def test_cell_summary_counts_errors_and_throughput():
     assert row["ttft_p50_s"] == pytest.approx(0.2) and row["itl_p50_s"] == pytest.approx(0.02)
     assert row["output_tokens_per_s"] == pytest.approx(5.0) and row["requests_per_s"] == pytest.approx(0.5)
     assert row["measured_prompt_tokens"] == 50 and row["meets_slo"] is False  # an error fails the SLO
+    assert row["errors_by_type"] == {"APIConnectionError": 1} and row["input_tokens_per_s"] == pytest.approx(25.0)
+
+
+def test_rows_go_to_csv_with_the_headline_columns_first(tmp_path):
+    rows = [summarize_cell([RequestResult(True, None, 0.1, 1.0, [0.01], 50, 10)], 1, 48, 1.0),
+            {"prompt_tokens": 4096, "concurrency": None, "skipped": "exceeds the context"}]
+    write_csv(rows, tmp_path / "results.csv")
+    lines = (tmp_path / "results.csv").read_text().splitlines()
+    assert lines[0].startswith("prompt_tokens,concurrency,requests,errors,ttft_p50_s")
+    assert len(lines) == 3 and "exceeds the context" in lines[2]
 
 
 def test_prompt_is_sized_by_the_tokenizer():
@@ -44,15 +54,37 @@ def test_a_small_matrix_against_the_served_model(served, tmp_path):
     from fcray.eval.report import plot_load_test
 
     deployment = served[0]
-    config = BenchConfig(concurrency=[1, 2], prompt_lengths=[32, 128], requests_per_cell=4, max_seconds_per_cell=120,
-                         warmup_requests=1, max_tokens=8)
+    config = BenchConfig(concurrency=[1, 2], prompt_lengths=[32, 128, 2000], requests_per_cell=4,
+                         max_seconds_per_cell=120, warmup_requests=1, max_tokens=8)
     rows = run_matrix(deployment.url, deployment.model_id, config, tmp_path / "results.json")
-    assert [(r["prompt_tokens"], r["concurrency"]) for r in rows] == [(32, 1), (32, 2), (128, 1), (128, 2)]
-    for row in rows:
+    assert [(r["prompt_tokens"], r["concurrency"]) for r in rows] == [(32, 1), (32, 2), (128, 1), (128, 2), (2000, None)]
+    assert "exceed the model's context of 1024" in rows[-1]["skipped"]  # the served fixture's max_model_len
+    for row in rows[:-1]:
         assert row["errors"] == 0 and row["requests"] == 4
         assert 0 < row["ttft_p50_s"] <= row["e2e_p50_s"] and row["output_tokens_per_s"] > 0
-        # the chat template adds a few tokens around the user's text
-        assert row["prompt_tokens"] <= row["measured_prompt_tokens"] <= row["prompt_tokens"] + 40
+        # the chat template and the tools' schemas add tokens around the user's text
+        assert row["prompt_tokens"] < row["measured_prompt_tokens"] <= row["prompt_tokens"] + 400
     assert json.loads((tmp_path / "results.json").read_text()) == rows
+    assert (tmp_path / "results.csv").read_text().count("\n") == len(rows) + 1
     assert plot_load_test(rows, tmp_path / "load_test.png")
     assert (tmp_path / "load_test.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_sweep_report_has_the_pareto_front_and_the_choice():
+    from fcray.bench.sweep import pareto_front, sweep_report
+
+    trials = [  # (seqs, tokens): fast but slow-to-first-token, balanced, dominated, failed
+        {"max_num_seqs": 16, "max_num_batched_tokens": 4096, "score": 0.0, "output_tokens_per_s": 300.0,
+         "ttft_p95_s": 3.0, "e2e_p95_s": 5.0, "errors": 0, "meets_slo": False},
+        {"max_num_seqs": 4, "max_num_batched_tokens": 2048, "score": 200.0, "output_tokens_per_s": 200.0,
+         "ttft_p95_s": 0.5, "e2e_p95_s": 2.0, "errors": 0, "meets_slo": True},
+        {"max_num_seqs": 2, "max_num_batched_tokens": 2048, "score": 100.0, "output_tokens_per_s": 100.0,
+         "ttft_p95_s": 0.8, "e2e_p95_s": 2.5, "errors": 0, "meets_slo": True},
+        {"max_num_seqs": 64, "max_num_batched_tokens": 8192, "error": "engine failed to start"},
+    ]
+    front = pareto_front(trials)
+    assert [(t["max_num_seqs"], t["max_num_batched_tokens"]) for t in front] == [(4, 2048), (16, 4096)]
+    summary = {"slo_ttft_p95_ms": 1000, "concurrency": 8, "prompt_tokens": 256, "trials": trials, "best": trials[1]}
+    report = sweep_report(summary)
+    assert "Pareto front (TTFT P95 vs tokens/s): (4, 2048), (16, 4096)" in report
+    assert "Chosen: max_num_seqs=4, max_num_batched_tokens=2048" in report and "failed: engine failed" in report

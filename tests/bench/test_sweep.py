@@ -12,7 +12,7 @@ from fcray.cluster import free_port
 from fcray.config import load_config
 
 pytestmark = pytest.mark.slow
-RAY_NUM_CPUS = 6  # for the ray_local fixture: two trials (engine + router) at a time
+RAY_NUM_CPUS = 4  # for the ray_local fixture: a trial (engine + router) and the Serve proxy
 
 
 def test_sweep_finds_a_setting_under_the_slo_and_writes_the_serve_config(ray_local, tiny_model_dir, tmp_path):
@@ -36,4 +36,5 @@ def test_sweep_finds_a_setting_under_the_slo_and_writes_the_serve_config(ray_loc
     engine = recommended["applications"][0]["args"]["llm_configs"][0]["engine_kwargs"]
     assert engine["max_num_seqs"] == best["max_num_seqs"] and engine["max_num_batched_tokens"] == 2048
     assert json.loads((tmp_path / "sweep" / "sweep.json").read_text())["best"] == best
+    assert "Chosen: max_num_seqs=" in (tmp_path / "sweep" / "sweep.md").read_text()
 
