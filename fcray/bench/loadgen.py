@@ -87,7 +87,7 @@ def summarize_cell(results: list[RequestResult], concurrency: int, prompt_tokens
 async def one_request(client: Any, model: str, prompt: str, max_tokens: int) -> RequestResult:
     start = time.perf_counter()
     first = last = None
-    gaps: list[float] = []
+    gaps: list[float] = []  # between streamed chunks (their count backs up a missing usage report)
     usage = None
     try:
         stream = await client.chat.completions.create(
@@ -112,8 +112,12 @@ async def one_request(client: Any, model: str, prompt: str, max_tokens: int) -> 
     end = time.perf_counter()
     if first is None:
         return RequestResult(False, "no token streamed", e2e_s=end - start)
-    return RequestResult(True, None, first - start, end - start, gaps,
-                         usage.prompt_tokens if usage else 0, usage.completion_tokens if usage else 0)
+    output = usage.completion_tokens if usage else len(gaps) + 1
+    # inter-token latency as time per output token after the first (TPOT): a server that streams several
+    # tokens per chunk (Ray Serve LLM batches its stream) makes chunk gaps meaningless
+    tpot = [(end - first) / (output - 1)] if output > 1 else []
+    return RequestResult(True, None, first - start, end - start, tpot,
+                         usage.prompt_tokens if usage else 0, output)
 
 
 async def run_cell(client: Any, model: str, prompt: str, concurrency: int, config: BenchConfig
@@ -134,11 +138,16 @@ async def run_cell(client: Any, model: str, prompt: str, concurrency: int, confi
 
 
 def make_prompt(target_tokens: int, count_tokens) -> str:
-    """A prompt of about ``target_tokens`` tokens under the served model's tokenizer (``count_tokens``)."""
-    words = max(1, target_tokens)
-    for _ in range(6):  # adjust the word count by the measured tokens-per-word ratio
+    """A prompt of about ``target_tokens`` tokens under the served model's tokenizer (``count_tokens``,
+    which returns None for a text too long for the server)."""
+    words = max(1, target_tokens // 2)
+    text = ""
+    for _ in range(10):  # adjust the word count by the measured tokens-per-word ratio
         text = " ".join(FILLER[i % len(FILLER)] for i in range(words))
         measured = count_tokens(text)
+        if measured is None:  # overshot the context: back off
+            words = max(1, words // 2)
+            continue
         if abs(measured - target_tokens) <= max(2, target_tokens // 50):
             break
         words = max(1, round(words * target_tokens / max(measured, 1)))
@@ -153,13 +162,18 @@ def endpoint_token_counter(url: str, model: str):
 
     client = openai.OpenAI(base_url=url, api_key="EMPTY", max_retries=2, timeout=120)
 
-    def prompt_tokens(text: str) -> int:
-        response = client.chat.completions.create(model=model, messages=[{"role": "user", "content": text}],
-                                                  tools=TOOLS, max_tokens=1, temperature=0)
+    def prompt_tokens(text: str) -> int | None:
+        try:
+            response = client.chat.completions.create(model=model, messages=[{"role": "user", "content": text}],
+                                                      tools=TOOLS, max_tokens=1, temperature=0)
+        except openai.BadRequestError:
+            return None  # longer than the context
         return response.usage.prompt_tokens
 
     template = prompt_tokens("")
-    return lambda text: prompt_tokens(text) - template
+    if template is None:
+        raise RuntimeError(f"{url} rejects even an empty request for '{model}'")
+    return lambda text: None if (n := prompt_tokens(text)) is None else n - template
 
 
 def model_context(url: str, model: str) -> int | None:

@@ -185,8 +185,11 @@ def plot_load_test(bench: list[dict[str, Any]], path: Path) -> bool:
         left.plot([r["concurrency"] for r in cell], [r["ttft_p95_s"] for r in cell], marker="o", label=f"{length} tok")
         right.plot([r["concurrency"] for r in cell], [r["output_tokens_per_s"] for r in cell], marker="o",
                    label=f"{length} tok")
-    left.set(xlabel="concurrency", ylabel="TTFT P95 (s)", title="time to first token", xscale="log")
-    right.set(xlabel="concurrency", ylabel="output tokens/s", title="throughput", xscale="log")
+    levels = sorted({r["concurrency"] for r in rows})
+    for ax, ylabel, title in ((left, "TTFT P95 (s)", "time to first token"), (right, "output tokens/s", "throughput")):
+        ax.set(xlabel="concurrency", ylabel=ylabel, title=title, xscale="log")
+        ax.set_xticks(levels, [str(c) for c in levels])
+        ax.minorticks_off()
     left.legend(title="prompt")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

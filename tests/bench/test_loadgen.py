@@ -48,6 +48,12 @@ def test_prompt_is_sized_by_the_tokenizer():
 
     assert abs(count(make_prompt(200, count)) - 200) <= 4
 
+    def bounded(text):  # a server whose context is 300 tokens: longer texts are refused (None)
+        n = 4 * len(text.split())
+        return None if n > 300 else n
+
+    assert abs(bounded(make_prompt(280, bounded)) - 280) <= 6  # first guesses overshoot, then it backs off
+
 
 @pytest.mark.slow
 def test_a_small_matrix_against_the_served_model(served, tmp_path):
