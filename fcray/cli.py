@@ -229,8 +229,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     import os
 
-    from fcray.bench.loadgen import run_matrix
-    from fcray.eval.report import plot_load_test
+    from fcray.bench.loadgen import bench_into
 
     config = _config(args)
     url, model_id = args.url, args.model_id or config.serve.model_id
@@ -242,8 +241,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         os.environ.update(head.env)
         url = deploy(config, head.address, args.model).url
     out = Path(config.workdir).resolve() / "bench"
-    rows = run_matrix(url, model_id, config.bench, out / "results.json")
-    plot_load_test(rows, out / "load_test.png")
+    rows = bench_into(out, url, model_id, config.bench)
     print(f"fcray bench: {len(rows)} cells -> {out / 'results.json'}, {out / 'load_test.png'} "
           f"(`fcray report` adds the plot to the report)")
     return 0

@@ -80,26 +80,47 @@ def _head_command(port: int, num_cpus: int | None, block: bool) -> list[str]:
     return command + ([f"--num-cpus={num_cpus}"] if num_cpus is not None else [])
 
 
+def _running_head() -> RayHead | None:
+    """The cluster ``RAY_ADDRESS`` names (a dashboard URL), else this machine's head on our port, if either
+    answers; its clients get what its authentication asks for."""
+    existing = os.environ.get("RAY_ADDRESS")
+    for address in ([existing] if existing and existing.startswith("http") else []) + \
+            [f"http://127.0.0.1:{dashboard_port()}"]:
+        if _dashboard_up(address):
+            return RayHead(address, _client_env(address))
+    return None
+
+
+def _new_head_env() -> dict[str, str]:
+    return {"RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "token")}
+
+
+def _wait_for_dashboard(address: str, exited=lambda: None) -> None:
+    """Until the new head's dashboard answers; ``exited()`` returns why the start failed, if it did."""
+    deadline = time.time() + 90
+    while not _dashboard_up(address):
+        why = exited()
+        if why:
+            raise RuntimeError(why)
+        if time.time() > deadline:
+            raise RuntimeError(f"the Ray head started, but its dashboard at {address} did not come up")
+        time.sleep(1)
+
+
 def ensure_head(num_cpus: int | None = None) -> RayHead:
     """A running cluster's dashboard address (``RAY_ADDRESS`` if it is one, else this machine's), starting
     a lasting local head with ``ray start --head`` when none answers (stop it with ``ray stop``)."""
-    existing = os.environ.get("RAY_ADDRESS")
-    if existing and existing.startswith("http") and _dashboard_up(existing):
-        return RayHead(existing, _client_env(existing))
+    running = _running_head()
+    if running is not None:
+        return running
+    env = _new_head_env()
+    done = subprocess.run(_head_command(dashboard_port(), num_cpus, block=False), capture_output=True, text=True,
+                          env={**os.environ, **env})
+    if done.returncode != 0:
+        raise RuntimeError(f"`ray start --head` exited with {done.returncode}: {done.stderr[-2000:]}")
     address = f"http://127.0.0.1:{dashboard_port()}"
-    if not _dashboard_up(address):
-        env = {"RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "token")}
-        done = subprocess.run(_head_command(dashboard_port(), num_cpus, block=False), capture_output=True, text=True,
-                              env={**os.environ, **env})
-        if done.returncode != 0:
-            raise RuntimeError(f"`ray start --head` exited with {done.returncode}: {done.stderr[-2000:]}")
-        deadline = time.time() + 90
-        while not _dashboard_up(address):
-            if time.time() > deadline:
-                raise RuntimeError(f"the Ray head started, but its dashboard at {address} did not come up")
-            time.sleep(1)
-        return RayHead(address, env)
-    return RayHead(address, _client_env(address))
+    _wait_for_dashboard(address)
+    return RayHead(address, env)
 
 
 @contextlib.contextmanager
@@ -110,29 +131,20 @@ def ray_head(num_cpus: int | None = None) -> Iterator[RayHead]:
     ``RAY_AUTH_MODE=token`` so they send the token Ray keeps in ``~/.ray/auth_token``. For a cluster that
     is already running, the caller's own environment (``RAY_AUTH_MODE``, ``RAY_AUTH_TOKEN``) applies.
     """
-    existing = os.environ.get("RAY_ADDRESS")
-    if existing and existing.startswith("http") and _dashboard_up(existing):
-        yield RayHead(existing, _client_env(existing))
+    running = _running_head()
+    if running is not None:
+        yield running
         return
     port = dashboard_port()
     address = f"http://127.0.0.1:{port}"
-    if _dashboard_up(address):
-        yield RayHead(address, _client_env(address))
-        return
-    env = {"RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "token")}
+    env = _new_head_env()
     # --block keeps `ray start` in the foreground: stopping that one process stops exactly the head it
     # started (`ray stop` would stop every Ray process on the machine, a user's own cluster included).
-    command = _head_command(port, num_cpus, block=True)
-    head = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, **env})
+    head = subprocess.Popen(_head_command(port, num_cpus, block=True), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, **env})
     try:
-        deadline = time.time() + 90
-        while not _dashboard_up(address):
-            if head.poll() is not None:
-                raise RuntimeError(f"`ray start --head` exited with {head.returncode}: {head.stderr.read()[-2000:]}")
-            if time.time() > deadline:
-                raise RuntimeError(f"the Ray head started, but its job server at {address} did not come up")
-            time.sleep(1)
+        _wait_for_dashboard(address, lambda: None if head.poll() is None else
+                            f"`ray start --head` exited with {head.returncode}: {head.stderr.read()[-2000:]}")
         yield RayHead(address, env)
     finally:
         head.terminate()

@@ -24,9 +24,8 @@ def serve_and_score(config: FcrayConfig, head, model: Path) -> dict:
     import shutil
     from dataclasses import replace
 
-    from fcray.bench.loadgen import run_matrix
+    from fcray.bench.loadgen import bench_into
     from fcray.data.pipeline import validation_examples
-    from fcray.eval.report import plot_load_test
     from fcray.eval.run import run_eval
     from fcray.eval.stages import eval_dir
     from fcray.serve.launch import deploy, shutdown
@@ -39,9 +38,7 @@ def serve_and_score(config: FcrayConfig, head, model: Path) -> dict:
     try:
         results = run_eval(deployment.model_id, validation_examples(config.workdir),
                            replace(config.eval, backend="endpoint", endpoint=deployment.url), out)
-        bench = Path(config.workdir).resolve() / "bench"
-        rows = run_matrix(deployment.url, deployment.model_id, config.bench, bench / "results.json")
-        plot_load_test(rows, bench / "load_test.png")
+        bench_into(Path(config.workdir).resolve() / "bench", deployment.url, deployment.model_id, config.bench)
         return results
     finally:
         shutdown(head.address)

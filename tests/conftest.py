@@ -15,14 +15,12 @@ def pytest_configure(config):
     """Keep the tests' Ray clusters apart from any other Ray on this machine (a user's, or one a killed
     earlier run left behind): Ray's temp dir (where `ray start` records the current cluster) is private
     to this session, and a head that fcray starts gets its own job-server port."""
-    import socket
     import tempfile
 
+    from fcray.cluster import free_port
+
     os.environ.setdefault("RAY_TMPDIR", tempfile.mkdtemp(prefix="fcray-ray-", dir="/tmp"))  # short: socket paths
-    if "FCRAY_RAY_DASHBOARD_PORT" not in os.environ:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            os.environ["FCRAY_RAY_DASHBOARD_PORT"] = str(sock.getsockname()[1])
+    os.environ.setdefault("FCRAY_RAY_DASHBOARD_PORT", str(free_port()))
 
 
 @pytest.fixture(scope="module")

@@ -252,6 +252,15 @@ def run_matrix(url: str, model: str, config: BenchConfig, out: str | Path | None
     return rows
 
 
+def bench_into(folder: str | Path, url: str, model: str, config: BenchConfig, log=print) -> list[dict[str, Any]]:
+    """The matrix into ``folder``: results.json, results.csv and load_test.png (what `fcray report` plots)."""
+    from fcray.eval.report import plot_load_test
+
+    rows = run_matrix(url, model, config, Path(folder) / "results.json", log=log)
+    plot_load_test(rows, Path(folder) / "load_test.png")
+    return rows
+
+
 def _ms(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds * 1000:.0f} ms"
 

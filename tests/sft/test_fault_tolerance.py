@@ -4,7 +4,6 @@ resumes from the latest checkpoint and completes with the planned number of step
 from __future__ import annotations
 
 import json
-import socket
 import os
 import signal
 import threading
@@ -12,6 +11,7 @@ import time
 
 import pytest
 
+from fcray.cluster import free_port
 from fcray.config import load_config
 
 
@@ -21,10 +21,7 @@ def multi_node_cluster():
     from ray.cluster_utils import Cluster
 
     # the state API (list_actors) needs the head's dashboard: on a free port, in case another Ray holds 8265
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        dashboard_port = sock.getsockname()[1]
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "dashboard_port": dashboard_port})
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "dashboard_port": free_port()})
     for _ in range(2):
         cluster.add_node(num_cpus=1)  # two worker nodes, one training worker each
     ray.init(address=cluster.address)
