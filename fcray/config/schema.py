@@ -158,6 +158,8 @@ class GRPOConfig:
     lora_target_modules: str | list[str] = "all-linear"
     num_generations: int = 8         # completions per prompt (the group GRPO normalises rewards within)
     learning_rate: float = 1e-6
+    lr_scheduler_type: str = "linear"  # transformers' schedulers: linear | constant | cosine | ...
+    warmup_steps: float = 0  # steps, or a fraction of max_steps when < 1
     beta: float = 0.0                # KL coefficient to the reference model (0 = no reference model)
     loss_type: str = "dapo"          # TRL's loss variants: grpo | dapo | dr_grpo | bnpo | ...
     epsilon: float = 0.2             # clip range of the importance ratio

@@ -109,11 +109,38 @@ def reward_setup(weights: dict[str, float], timer: PhaseTimer) -> tuple[list[Any
     return [timed_reward(f, timer) for f in funcs], values
 
 
+def trl_grpo_args(grpo: GRPOConfig, reward_weights: list[float], dtype: str, world_size: int):
+    """TRL's ``GRPOConfig`` for fcray's ``grpo`` settings (one place maps fcray's names onto TRL's)."""
+    from trl import GRPOConfig as TRLGRPOConfig
+
+    return TRLGRPOConfig(
+        output_dir=tempfile.mkdtemp(prefix="fcray-grpo-"),
+        per_device_train_batch_size=grpo.per_device_train_batch_size,
+        gradient_accumulation_steps=grpo.gradient_accumulation_steps,
+        num_generations=grpo.num_generations,
+        max_completion_length=grpo.max_completion_length,
+        temperature=grpo.temperature, top_p=grpo.top_p, top_k=grpo.top_k,
+        learning_rate=grpo.learning_rate,
+        lr_scheduler_type=grpo.lr_scheduler_type, warmup_steps=grpo.warmup_steps,
+        beta=grpo.beta, loss_type=grpo.loss_type, epsilon=grpo.epsilon,
+        reward_weights=reward_weights,
+        max_steps=grpo.max_steps,
+        logging_steps=grpo.logging_steps,
+        save_strategy="steps", save_steps=grpo.save_steps,
+        seed=grpo.seed,
+        bf16=dtype == "bfloat16" and grpo.use_gpu,
+        report_to="none",
+        use_cpu=not grpo.use_gpu,
+        ddp_backend="gloo" if world_size > 1 and not grpo.use_gpu else None,
+        dataloader_num_workers=0,
+        disable_tqdm=True,
+    )
+
+
 def build_trainer(job: GRPOJob, world_size: int):
     """TRL's GRPOTrainer for ``job``, generating through the job's rollout engines."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    from trl import GRPOConfig as TRLGRPOConfig
     from trl import GRPOTrainer
 
     from fcray.data.io import load_examples
@@ -141,27 +168,7 @@ def build_trainer(job: GRPOJob, world_size: int):
                                  task_type="CAUSAL_LM")
     timer = PhaseTimer()
     reward_funcs, reward_weights = reward_setup(grpo.reward_weights, timer)
-    args = TRLGRPOConfig(
-        output_dir=tempfile.mkdtemp(prefix="fcray-grpo-"),
-        per_device_train_batch_size=grpo.per_device_train_batch_size,
-        gradient_accumulation_steps=grpo.gradient_accumulation_steps,
-        num_generations=grpo.num_generations,
-        max_completion_length=grpo.max_completion_length,
-        temperature=grpo.temperature, top_p=grpo.top_p, top_k=grpo.top_k,
-        learning_rate=grpo.learning_rate,
-        beta=grpo.beta, loss_type=grpo.loss_type, epsilon=grpo.epsilon,
-        reward_weights=reward_weights,
-        max_steps=grpo.max_steps,
-        logging_steps=grpo.logging_steps,
-        save_strategy="steps", save_steps=grpo.save_steps,
-        seed=grpo.seed,
-        bf16=job.dtype == "bfloat16" and grpo.use_gpu,
-        report_to="none",
-        use_cpu=not grpo.use_gpu,
-        ddp_backend="gloo" if world_size > 1 and not grpo.use_gpu else None,
-        dataloader_num_workers=0,
-        disable_tqdm=True,
-    )
+    args = trl_grpo_args(grpo, reward_weights, job.dtype, world_size)
     trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs, args=args, train_dataset=grpo_dataset(prompts),
                           processing_class=tokenizer, peft_config=peft_config,
                           rollout_func=PoolRollout(job.pool, tokenizer, grpo, timer))

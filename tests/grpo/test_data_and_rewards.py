@@ -83,3 +83,20 @@ def test_curves_and_phase_shares(tmp_path):
     assert write_curves(tmp_path).read_bytes()[:4] == b"\x89PNG"
     assert phase_shares(records) == pytest.approx({"rollout": 0.2, "reward": 0.05, "sync": 0.05, "update": 0.7})
     assert write_curves(tmp_path / "missing") is None
+
+
+def test_trl_arguments_carry_fcrays_grpo_settings():
+    from fcray.config import GRPOConfig
+    from fcray.grpo.train import trl_grpo_args
+
+    grpo = GRPOConfig(learning_rate=5e-5, lr_scheduler_type="constant", warmup_steps=0.1, beta=0.0, temperature=0.5,
+                      top_p=1.0, top_k=-1, num_generations=8, per_device_train_batch_size=16,
+                      gradient_accumulation_steps=2, loss_type="grpo", epsilon=0.3, max_steps=7, seed=3)
+    args = trl_grpo_args(grpo, [0.5, 0.5], "float32", world_size=1)  # 2 would start torch.distributed
+    expected = {"learning_rate": 5e-5, "lr_scheduler_type": "constant", "warmup_steps": 0.1, "beta": 0.0,
+                "temperature": 0.5, "top_p": 1.0, "num_generations": 8, "per_device_train_batch_size": 16,
+                "gradient_accumulation_steps": 2, "loss_type": "grpo", "epsilon": 0.3, "max_steps": 7, "seed": 3,
+                "reward_weights": [0.5, 0.5], "use_cpu": True}
+    assert {k: getattr(args, k) for k in expected} == expected
+    # One generation per optimizer step: the engines always hold the weights the update differentiates.
+    assert args.steps_per_generation == grpo.gradient_accumulation_steps
