@@ -87,11 +87,22 @@ def _parse_override(item: str) -> tuple[str, Any]:
     return key, value
 
 
-def _merge(dst: dict[str, Any], origins: dict[str, str], src: dict[str, Any], source: str, prefix: str) -> None:
+def _section_type(cls: type | None, key: str) -> type | None:
+    """The dataclass of config section ``key`` in ``cls``, or None when ``key`` is a value (a dict-valued field
+    such as ``grpo.reward_weights`` is a value: a later layer replaces it whole rather than adding keys)."""
+    if cls is None or key not in {f.name for f in dataclasses.fields(cls)}:
+        return None
+    hint = typing.get_type_hints(cls).get(key)
+    return hint if dataclasses.is_dataclass(hint) else None
+
+
+def _merge(dst: dict[str, Any], origins: dict[str, str], src: dict[str, Any], source: str, prefix: str,
+           cls: type | None = FcrayConfig) -> None:
     for key, value in src.items():
         dotted = f"{prefix}{key}"
-        if isinstance(value, dict) and isinstance(dst.get(key), dict):
-            _merge(dst[key], origins, value, source, dotted + ".")
+        section = _section_type(cls, key)
+        if isinstance(value, dict) and isinstance(dst.get(key), dict) and section is not None:
+            _merge(dst[key], origins, value, source, dotted + ".", section)
         else:
             dst[key] = value
         origins[dotted] = source

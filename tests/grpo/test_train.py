@@ -40,7 +40,8 @@ def test_grpo_runs_survives_a_dead_rollout_engine_and_resumes(tmp_path, tiny_mod
 
     overrides = [f"workdir={tmp_path}", "data.num_examples=120", f"grpo.model_path={tiny_model_dir}",
                  "grpo.per_device_train_batch_size=8", "grpo.max_completion_length=24", "grpo.save_steps=2",
-                 "grpo.num_workers=2", "grpo.rollout.num_actors=2"]
+                 "grpo.num_workers=2", "grpo.rollout.num_actors=2",
+                 "grpo.beta=0.01"]  # a reference model, so the KL is logged (TRL computes it only when beta > 0)
     run_dir = tmp_path / "runs" / "grpo-test"
     killed: list[int] = []
     killer = threading.Thread(target=_kill_engine_after_first_step,
