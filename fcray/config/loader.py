@@ -90,9 +90,7 @@ def _parse_override(item: str) -> tuple[str, Any]:
 def _section_type(cls: type | None, key: str) -> type | None:
     """The dataclass of config section ``key`` in ``cls``, or None when ``key`` is a value (a dict-valued field
     such as ``grpo.reward_weights`` is a value: a later layer replaces it whole rather than adding keys)."""
-    if cls is None or key not in {f.name for f in dataclasses.fields(cls)}:
-        return None
-    hint = typing.get_type_hints(cls).get(key)
+    hint = typing.get_type_hints(cls).get(key) if cls is not None else None
     return hint if dataclasses.is_dataclass(hint) else None
 
 
