@@ -63,7 +63,8 @@ class Sampling:
 class Completion:
     prompt_ids: list[int]
     completion_ids: list[int]
-    logprobs: list[float]      # log-probability of each sampled token under the engine's weights
+    logprobs: list[float]      # log-probability of each sampled token under the engine's weights, in the
+                               # distribution it was sampled from (temperature applied)
     text: str
     finish_reason: str         # "stop" (EOS) or "length" (max_tokens reached)
 
@@ -99,6 +100,10 @@ class RolloutEngine:
             model=spec.model_path, dtype=spec.dtype, max_model_len=spec.max_model_len, seed=spec.seed,
             enforce_eager=spec.enforce_eager, kv_cache_memory_bytes=spec.kv_cache_memory_bytes,
             gpu_memory_utilization=spec.gpu_memory_utilization, enable_prefix_caching=True,
+            # The log-probabilities of the distribution tokens were drawn from (after temperature / top-k /
+            # top-p), which is what TRL's rollout_func contract and its importance-sampling correction expect;
+            # vLLM's default reports the untempered model's ("raw_logprobs").
+            logprobs_mode="processed_logprobs",
             worker_extension_cls="fcray.grpo.weight_sync.WeightReceiver",
             # vLLM's CPU backend cannot rewind a seeded request's random generator when a chunked prefill
             # discards its sampled token ("CPU Generator does not use offset"); whole-prompt prefills avoid it.

@@ -30,12 +30,12 @@ def prompts(tiny_tokenizer, synthetic_examples):
             for e in synthetic_examples[:3]]
 
 
-def _hf_logprobs(model, prompt_ids, completion_ids):
+def _hf_logprobs(model, prompt_ids, completion_ids, temperature=1.0):
     import torch
 
     ids = torch.tensor([list(prompt_ids) + list(completion_ids)])
     with torch.no_grad():
-        logp = torch.log_softmax(model(ids).logits[0, :-1].float(), dim=-1)
+        logp = torch.log_softmax(model(ids).logits[0, :-1].float() / temperature, dim=-1)
     return [logp[len(prompt_ids) - 1 + i, t].item() for i, t in enumerate(completion_ids)]
 
 
@@ -50,7 +50,9 @@ def test_generates_ids_text_and_the_logprobs_it_sampled_with(pool, prompts, tiny
     from fcray.grpo.rollout import Sampling
 
     group = [p for p in prompts for _ in range(2)]  # a GRPO group: each prompt twice
-    sampling = Sampling(temperature=1.0, max_tokens=16)
+    # At a temperature other than 1 the logprobs must be those of the tempered distribution the tokens were
+    # drawn from (what TRL's loss and its importance-sampling correction use), not the raw model's.
+    sampling = Sampling(temperature=0.5, max_tokens=16)
     completions, stats = pool.generate(group, sampling, seeds=list(range(len(group))))
     assert len(completions) == len(group) and stats.resyncs == 0 and len(stats.engine_seconds) == 2
     assert stats.completion_tokens == sum(len(c.completion_ids) for c in completions) > 0
@@ -59,7 +61,7 @@ def test_generates_ids_text_and_the_logprobs_it_sampled_with(pool, prompts, tiny
         assert c.prompt_ids == prompt and len(c.logprobs) == len(c.completion_ids)
         assert c.finish_reason in ("stop", "length")
         assert c.text == tiny_tokenizer.decode(c.completion_ids, skip_special_tokens=True)
-        assert _max_diff(c.logprobs, _hf_logprobs(model, c.prompt_ids, c.completion_ids)) < 1e-3
+        assert _max_diff(c.logprobs, _hf_logprobs(model, c.prompt_ids, c.completion_ids, temperature=0.5)) < 1e-3
     # Per-completion seeds: the same completions whichever engine serves which request.
     again, _ = pool.generate(group, sampling, seeds=list(range(len(group))), offset=1)
     assert [c.completion_ids for c in again] == [c.completion_ids for c in completions]
