@@ -171,6 +171,10 @@ class GRPOConfig:
     max_steps: int = 200
     per_device_train_batch_size: int = 8  # completions per worker per step (= prompts x num_generations)
     gradient_accumulation_steps: int = 1
+    # Micro-batches generated per rollout call (TRL's steps_per_generation); None = all of a step's
+    # (gradient_accumulation_steps). TRL pads a generation batch to its longest prompt and completion, so
+    # generating per micro-batch (1) trains on far fewer pad tokens when prompt lengths vary.
+    steps_per_generation: int | None = None
     logging_steps: int = 1
     save_steps: int = 50
     num_workers: int = 2
@@ -197,6 +201,10 @@ class GRPOConfig:
         _check(self.per_device_train_batch_size % self.num_generations == 0, "grpo.per_device_train_batch_size",
                f"must be a multiple of grpo.num_generations ({self.num_generations}): each worker trains on whole "
                f"groups of completions")
+        spg = self.steps_per_generation
+        _check(spg is None or (spg >= 1 and self.gradient_accumulation_steps % spg == 0),
+               "grpo.steps_per_generation", f"must be >= 1 and divide grpo.gradient_accumulation_steps "
+               f"({self.gradient_accumulation_steps}): every rollout of a step must use that step's weights")
         _check(self.max_prompt_length + self.max_completion_length <= self.rollout.max_model_len,
                "grpo.rollout.max_model_len", f"must be >= grpo.max_prompt_length + grpo.max_completion_length "
                f"({self.max_prompt_length + self.max_completion_length})")

@@ -62,6 +62,7 @@ class PoolRollout:
         self.sampling = Sampling(temperature=grpo.temperature, top_p=grpo.top_p, top_k=grpo.top_k,
                                  max_tokens=grpo.max_completion_length)
         self.synced_step: int | None = None
+        self.drawn = 0  # completions drawn so far in this step (several rollout calls per step: distinct seeds)
 
     def current_weights(self, trainer: Any):
         from fcray.grpo.weight_sync import policy_weights
@@ -75,6 +76,7 @@ class PoolRollout:
         step = trainer.state.global_step
         if step == self.synced_step:
             return
+        self.drawn = 0
         if step > 0:  # step 0: the engines loaded the same starting weights from disk
             start = time.perf_counter()
             if trainer.accelerator.process_index == 0:
@@ -90,7 +92,8 @@ class PoolRollout:
         self.sync(trainer)
         step, rank = trainer.state.global_step, trainer.accelerator.process_index
         prompt_ids = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
-        seeds = [_sample_seed(self.grpo.seed, step, rank, i) for i in range(len(prompts))]
+        seeds = [_sample_seed(self.grpo.seed, step, rank, self.drawn + i) for i in range(len(prompts))]
+        self.drawn += len(prompts)
         completions, stats = self.pool.generate(prompt_ids, self.sampling, seeds, version=step,
                                                 current_weights=lambda: self.current_weights(trainer), offset=rank)
         self.timer.add("rollout", stats.seconds, stats.completion_tokens)
@@ -117,6 +120,7 @@ def trl_grpo_args(grpo: GRPOConfig, reward_weights: list[float], dtype: str, wor
         output_dir=tempfile.mkdtemp(prefix="fcray-grpo-"),
         per_device_train_batch_size=grpo.per_device_train_batch_size,
         gradient_accumulation_steps=grpo.gradient_accumulation_steps,
+        steps_per_generation=grpo.steps_per_generation,
         num_generations=grpo.num_generations,
         max_completion_length=grpo.max_completion_length,
         temperature=grpo.temperature, top_p=grpo.top_p, top_k=grpo.top_k,

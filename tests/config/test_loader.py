@@ -57,6 +57,8 @@ def test_dotted_overrides(override, attr, expected):
         (["grpo.reward_weights={parse: -1}"], "grpo.reward_weights: weights must be >= 0"),
         (["sft=3"], "sft: expected a mapping"),
         (["grpo.per_device_train_batch_size=6"], "grpo.per_device_train_batch_size: must be a multiple of grpo.num_generations (8)"),
+        (["grpo.gradient_accumulation_steps=2", "grpo.steps_per_generation=3"],
+         "grpo.steps_per_generation: must be >= 1 and divide grpo.gradient_accumulation_steps (2)"),
         (["grpo.rollout.max_model_len=512"], "grpo.rollout.max_model_len: must be >= grpo.max_prompt_length + grpo.max_completion_length (996)"),
         (["grpo.rollout.num_actors=0"], "grpo.rollout.num_actors: must be >= 1"),
         (["eval.backend=openai"], "eval.backend: must be one of ('hf', 'vllm', 'endpoint'), got 'openai'"),

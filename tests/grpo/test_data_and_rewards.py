@@ -3,6 +3,7 @@ TRL, and each TRL reward function scores a completion as fcray.toolcall does."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -100,3 +101,46 @@ def test_trl_arguments_carry_fcrays_grpo_settings():
     assert {k: getattr(args, k) for k in expected} == expected
     # One generation per optimizer step: the engines always hold the weights the update differentiates.
     assert args.steps_per_generation == grpo.gradient_accumulation_steps
+    # Or one per micro-batch (less padding); still within the step, so still the step's weights.
+    per_micro_batch = trl_grpo_args(dataclasses.replace(grpo, steps_per_generation=1), [0.5, 0.5], "float32", 1)
+    assert (per_micro_batch.steps_per_generation, per_micro_batch.generation_batch_size) == (1, 16)
+
+
+def test_rollout_calls_within_a_step_sync_once_and_draw_fresh_seeds():
+    """With steps_per_generation < gradient_accumulation_steps TRL calls the rollout function several times per
+    optimizer step: the weights go to the engines once per step and no two completions share a seed."""
+    from types import SimpleNamespace
+
+    from fcray.config import GRPOConfig
+    from fcray.grpo.metrics import PhaseTimer
+    from fcray.grpo.rollout import Completion, RolloutStats
+    from fcray.grpo.train import PoolRollout
+
+    class RecordingPool:  # fcray's own pool interface; what the engines do is tested in test_rollout.py
+        def __init__(self):
+            self.seeds, self.syncs = [], []
+
+        def sync(self, weights, version):
+            self.syncs.append(version)
+
+        def generate(self, prompt_ids, sampling, seeds, version, current_weights, offset):
+            self.seeds += seeds
+            done = [Completion(prompt_ids=p, completion_ids=[5], text="x", logprobs=[-0.1], finish_reason="stop")
+                    for p in prompt_ids]
+            return done, RolloutStats(0.01, len(done), [0.01], 0)
+
+    class Tokenizer:
+        def __call__(self, text, add_special_tokens=False):
+            return {"input_ids": [len(text)]}
+
+    pool = RecordingPool()
+    rollout = PoolRollout(pool, Tokenizer(), GRPOConfig(), PhaseTimer())
+    rollout.current_weights = lambda trainer: {}
+    trainer = SimpleNamespace(state=SimpleNamespace(global_step=3), accelerator=SimpleNamespace(process_index=0))
+    for _ in range(3):
+        rollout(["a", "bb"], trainer)
+    trainer.state.global_step = 4
+    rollout(["a", "bb"], trainer)
+    assert pool.syncs == [3, 4]
+    assert len(set(pool.seeds[:6])) == 6
+    assert pool.seeds[6:] != pool.seeds[:2]  # a new step draws new seeds
