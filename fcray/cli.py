@@ -211,18 +211,33 @@ def cmd_serve(args: argparse.Namespace) -> int:
             for path in write_manifests(config):
                 print(f"wrote {path}")
         return 0
-    from fcray.cluster import ensure_head
+    from fcray.cluster import ensure_head, running_head, stop_started_head, use_head
     from fcray.serve.launch import deploy, shutdown
 
-    head = ensure_head(num_cpus=args.num_cpus)
-    os.environ.update(head.env)  # the Serve REST client authenticates like `ray job submit` does
     if args.stop:
-        shutdown(head.address)
-        print(f"fcray serve: deleted the Serve apps on {head.address}")
-        return 0
+        return _stop_serving(running_head(), shutdown, stop_started_head, use_head)
+    head = ensure_head(num_cpus=args.num_cpus)
+    use_head(head)  # the Serve REST client authenticates like `ray job submit` does
     served = deploy(config, head.address, args.model)
     print(f"fcray serve: '{served.model_id}' ({served.model}) is up: OpenAI API at {served.url}")
     print(f"  curl {served.url}/models    |    metrics: Ray's Prometheus port    |    stop: fcray serve --stop")
+    return 0
+
+
+def _stop_serving(head, shutdown, stop_started_head, use_head) -> int:
+    """``fcray serve --stop``: delete the Serve apps, then stop the head if `fcray serve` started it."""
+    if head is None:
+        print("fcray serve --stop: no Ray cluster answers (RAY_ADDRESS, or a local head on fcray's dashboard "
+              "port): nothing to stop")
+        return 0
+    use_head(head)
+    shutdown(head.address)
+    print(f"fcray serve --stop: deleted the Serve apps on {head.address}")
+    pid = stop_started_head() if head.address.startswith("http://127.0.0.1:") else None
+    if pid is not None:
+        print(f"fcray serve --stop: stopped the Ray head that fcray started there (process {pid})")
+    else:
+        print("fcray serve --stop: fcray did not start that Ray cluster; it keeps running")
     return 0
 
 
@@ -234,11 +249,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     config = _config(args)
     url, model_id = args.url, args.model_id or config.serve.model_id
     if url is None:  # deploy (or update) fcray's Serve app on the local / RAY_ADDRESS cluster first
-        from fcray.cluster import ensure_head
+        from fcray.cluster import ensure_head, use_head
         from fcray.serve.launch import deploy
 
         head = ensure_head(num_cpus=4)
-        os.environ.update(head.env)
+        use_head(head)
         url = deploy(config, head.address, args.model).url
     out = Path(config.workdir).resolve() / "bench"
     rows = bench_into(out, url, model_id, config.bench)
@@ -250,7 +265,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from fcray.demo import run_demo
 
-    return run_demo(_config(args), args.config_file, args.overrides, bfcl=not args.no_bfcl)
+    return run_demo(_config(args), args.config_file, args.overrides, bfcl=not args.no_bfcl, verbose=args.verbose)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -324,7 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="logical CPUs of a local head started here (the engine replica + ingress + proxy)")
     p.add_argument("--write-config", action="store_true",
                    help="write serve_configs/<preset>.yaml from the preset and exit (what `serve deploy` takes)")
-    p.add_argument("--stop", action="store_true", help="delete the deployed Serve apps and exit")
+    p.add_argument("--stop", action="store_true",
+                   help="delete the deployed Serve apps and stop the Ray head if `fcray serve` started it, then exit")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("bench", help="load test the served model over concurrency x prompt length (bench.*)")
@@ -337,6 +353,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="run the whole pipeline on the chosen preset (the main job)")
     _add_config_args(p)
     p.add_argument("--no-bfcl", action="store_true", help="skip BFCL in the eval stage")
+    p.add_argument("--verbose", action="store_true",
+                   help="print every stage's full output (Ray, vLLM, TRL) as well; by default it goes only to "
+                        "<workdir>/logs/<n>-<stage>.log and the console shows stages, progress and results")
     p.set_defaults(func=cmd_demo)
 
     return parser

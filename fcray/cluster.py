@@ -1,7 +1,10 @@
 """A local Ray head for the pipeline, and `ray job submit` of fcray's job entrypoints.
 
 :func:`ray_head` reuses a cluster that ``RAY_ADDRESS`` points to, or starts a head on this machine with
-``ray start --head`` (dashboard on, since the job server lives there) and stops it afterwards.
+``ray start --head`` (dashboard on, since the job server lives there) and stops it afterwards;
+:func:`ensure_head` starts one that lasts (``fcray serve``) and :func:`stop_started_head` stops exactly it.
+A head fcray starts uses Ray's token authentication, and fcray creates the token where Ray looks for it
+when there is none (:func:`ensure_auth_token`): Ray 2.60's ``ray start`` does not.
 :func:`submit_job` runs ``ray job submit --working-dir <repo> -- <entrypoint>``, streaming its logs; the
 working dir upload respects ``.gitignore`` (the virtual environment and run outputs stay behind).
 """
@@ -9,11 +12,13 @@ working dir upload respects ``.gitignore`` (the virtual environment and run outp
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -40,11 +45,15 @@ def _ray_cli() -> str:
 
 
 def _dashboard_up(address: str) -> bool:
+    """Whether a Ray dashboard answers at ``address`` (not just any HTTP server on that port)."""
     try:
         with urllib.request.urlopen(f"{address}/api/version", timeout=2) as response:
-            return response.status == 200
-    except urllib.error.HTTPError:
-        return True  # it answered (401 when the cluster uses token authentication)
+            try:
+                return "ray_version" in json.loads(response.read() or b"{}")
+            except ValueError:
+                return False
+    except urllib.error.HTTPError as error:
+        return error.code == 401  # Ray's dashboard with token authentication answers 401 without the token
     except OSError:
         return False
 
@@ -64,6 +73,44 @@ def _client_env(address: str) -> dict[str, str]:
     return {}
 
 
+def auth_token_path() -> Path:
+    """Where Ray's token loader reads the token from a file: ``RAY_AUTH_TOKEN_PATH``, else ``~/.ray/auth_token``."""
+    return Path(os.environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token").expanduser()
+
+
+def ensure_auth_token() -> Path | None:
+    """Make sure a head started with ``RAY_AUTH_MODE=token`` (and its clients) find a token.
+
+    Ray 2.60's ``ray start --head`` requires one but never creates one (only ``ray.init()`` of a new local
+    instance does), so on a fresh machine the head exits with ``AuthenticationError``. When neither
+    ``RAY_AUTH_TOKEN`` nor a token file exists, this writes a new token from Ray's own generator to the path
+    Ray's loader reads (:func:`auth_token_path`), readable by the owner only — what
+    ``ray get-auth-token --generate`` does, without echoing the token to stdout. The token is never printed
+    or logged. Returns the file written, or ``None`` when a token was already there.
+    """
+    if os.environ.get("RAY_AUTH_TOKEN"):
+        return None
+    path = auth_token_path()
+    if path.is_file() and path.read_text().strip():
+        return None
+    from ray._private.authentication.authentication_token_generator import generate_new_authentication_token
+
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:  # O_EXCL: two fcray commands starting heads at once must not write two different tokens
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return None
+    with os.fdopen(fd, "w") as f:
+        f.write(generate_new_authentication_token())
+    try:  # this process may have looked for a token already (and cached "none")
+        from ray._raylet import AuthenticationTokenLoader
+
+        AuthenticationTokenLoader.instance().reset_cache()
+    except (ImportError, AttributeError):
+        pass
+    return path
+
+
 @dataclass
 class RayHead:
     address: str             # job-submission (dashboard) address
@@ -80,7 +127,7 @@ def _head_command(port: int, num_cpus: int | None, block: bool) -> list[str]:
     return command + ([f"--num-cpus={num_cpus}"] if num_cpus is not None else [])
 
 
-def _running_head() -> RayHead | None:
+def running_head() -> RayHead | None:
     """The cluster ``RAY_ADDRESS`` names (a dashboard URL), else this machine's head on our port, if either
     answers; its clients get what its authentication asks for."""
     existing = os.environ.get("RAY_ADDRESS")
@@ -92,7 +139,25 @@ def _running_head() -> RayHead | None:
 
 
 def _new_head_env() -> dict[str, str]:
-    return {"RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "token")}
+    """The environment of a head fcray starts (and of its clients): Ray's token authentication unless the
+    caller chose a mode, with a token created where Ray looks for it if there is none yet."""
+    mode = os.environ.get("RAY_AUTH_MODE", "token")
+    if mode == "token":
+        ensure_auth_token()
+    return {"RAY_AUTH_MODE": mode}
+
+
+def _start_failure(code: int | None, log: str) -> str:
+    """Why ``ray start --head`` failed, and what to do about it."""
+    hint = ""
+    if "AuthenticationError" in log or "authentication token" in log:
+        hint = (f"\nRay's token authentication found no usable token (looked at RAY_AUTH_TOKEN, then "
+                f"{auth_token_path()}). Create one with `ray get-auth-token --generate`, or set "
+                f"RAY_AUTH_MODE=disabled to start an unauthenticated local head.")
+    elif "in use" in log.lower():
+        hint = (f"\nA port the head needs is taken; choose another dashboard port with "
+                f"FCRAY_RAY_DASHBOARD_PORT (now {dashboard_port()}).")
+    return f"`ray start --head` exited with {code}: {log[-2000:]}{hint}"
 
 
 def _wait_for_dashboard(address: str, exited=lambda: None) -> None:
@@ -107,31 +172,89 @@ def _wait_for_dashboard(address: str, exited=lambda: None) -> None:
         time.sleep(1)
 
 
+def _state_dir() -> Path:
+    """Where fcray records the lasting heads it started (beside Ray's own temp dir, honouring RAY_TMPDIR)."""
+    return Path(os.environ.get("RAY_TMPDIR") or tempfile.gettempdir()) / "fcray-heads"
+
+
+def _head_record(port: int) -> Path:
+    return _state_dir() / f"head-{port}.json"
+
+
 def ensure_head(num_cpus: int | None = None) -> RayHead:
     """A running cluster's dashboard address (``RAY_ADDRESS`` if it is one, else this machine's), starting
-    a lasting local head with ``ray start --head`` when none answers (stop it with ``ray stop``)."""
-    running = _running_head()
+    a lasting local head when none answers. fcray records the process it started, so
+    :func:`stop_started_head` (``fcray serve --stop``) stops exactly that head, never another Ray."""
+    running = running_head()
     if running is not None:
         return running
+    port = dashboard_port()
     env = _new_head_env()
-    done = subprocess.run(_head_command(dashboard_port(), num_cpus, block=False), capture_output=True, text=True,
-                          env={**os.environ, **env})
-    if done.returncode != 0:
-        raise RuntimeError(f"`ray start --head` exited with {done.returncode}: {done.stderr[-2000:]}")
-    address = f"http://127.0.0.1:{dashboard_port()}"
-    _wait_for_dashboard(address)
+    record = _head_record(port)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    log_path = record.with_suffix(".log")
+    # `--block` keeps `ray start` as one process that owns the head; a new session detaches it from this
+    # command, so the head outlives it, and terminating that process later stops exactly this head.
+    with open(log_path, "w") as log:
+        head = subprocess.Popen(_head_command(port, num_cpus, block=True), stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, env={**os.environ, **env}, start_new_session=True)
+    address = f"http://127.0.0.1:{port}"
+    _wait_for_dashboard(address, lambda: None if head.poll() is None else
+                        _start_failure(head.returncode, log_path.read_text(errors="replace")))
+    record.write_text(json.dumps({"pid": head.pid, "address": address, "log": str(log_path)}))
     return RayHead(address, env)
+
+
+def _is_our_head(pid: int) -> bool:
+    """Whether ``pid`` is still a `ray start --head --block` process (a recycled pid is left alone)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"start" in cmdline and b"--head" in cmdline and b"--block" in cmdline
+
+
+def _stop_process(pid: int, timeout: float = 60) -> None:
+    import signal
+
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.time() + timeout
+    while time.time() < deadline and _is_our_head(pid):
+        try:  # reap it when it is our child (a head started by this same process)
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.5)
+    if _is_our_head(pid):
+        os.kill(pid, signal.SIGKILL)
+
+
+def stop_started_head(port: int | None = None) -> int | None:
+    """Stop the lasting head that :func:`ensure_head` started on this dashboard ``port`` (default: fcray's),
+    by the process id it recorded — never ``ray stop``, which would stop every Ray on the machine. Returns
+    the process id stopped, or ``None`` when fcray started no head there (that cluster is left alone)."""
+    record = _head_record(dashboard_port() if port is None else port)
+    if not record.is_file():
+        return None
+    pid = json.loads(record.read_text())["pid"]
+    stopped = None
+    if _is_our_head(pid):
+        _stop_process(pid)
+        stopped = pid
+    record.unlink(missing_ok=True)
+    return stopped
 
 
 @contextlib.contextmanager
 def ray_head(num_cpus: int | None = None) -> Iterator[RayHead]:
     """Yield a running Ray cluster's job-submission address, starting a local head if none answers.
 
-    A head started here uses Ray's token authentication (its default since 2.5x); its clients get
-    ``RAY_AUTH_MODE=token`` so they send the token Ray keeps in ``~/.ray/auth_token``. For a cluster that
-    is already running, the caller's own environment (``RAY_AUTH_MODE``, ``RAY_AUTH_TOKEN``) applies.
+    A head started here uses Ray's token authentication (its default since 2.5x), with a token created
+    where Ray looks for it when there is none (:func:`ensure_auth_token`); its clients get
+    ``RAY_AUTH_MODE=token`` so they send that token. For a cluster that is already running, the caller's
+    own environment (``RAY_AUTH_MODE``, ``RAY_AUTH_TOKEN``) applies.
     """
-    running = _running_head()
+    running = running_head()
     if running is not None:
         yield running
         return
@@ -140,18 +263,40 @@ def ray_head(num_cpus: int | None = None) -> Iterator[RayHead]:
     env = _new_head_env()
     # --block keeps `ray start` in the foreground: stopping that one process stops exactly the head it
     # started (`ray stop` would stop every Ray process on the machine, a user's own cluster included).
-    head = subprocess.Popen(_head_command(port, num_cpus, block=True), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, **env})
-    try:
-        _wait_for_dashboard(address, lambda: None if head.poll() is None else
-                            f"`ray start --head` exited with {head.returncode}: {head.stderr.read()[-2000:]}")
-        yield RayHead(address, env)
-    finally:
-        head.terminate()
+    with tempfile.TemporaryFile("w+") as log:
+        head = subprocess.Popen(_head_command(port, num_cpus, block=True), stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
+                                env={**os.environ, **env})
+
+        def exited() -> str | None:
+            if head.poll() is None:
+                return None
+            log.seek(0)
+            return _start_failure(head.returncode, log.read())
+
         try:
-            head.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            head.kill()
+            _wait_for_dashboard(address, exited)
+            yield RayHead(address, env)
+        finally:
+            head.terminate()
+            try:
+                head.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                head.kill()
+
+
+def use_head(head: RayHead) -> None:
+    """Make this process a client of ``head``: its auth settings in ``os.environ`` (for Ray's REST clients,
+    e.g. Serve's, and for child processes), and Ray's in-process auth config and token cache refreshed —
+    both are read once, when ``ray`` is first imported, and would otherwise keep the mode from before."""
+    os.environ.update(head.env)
+    try:
+        from ray._raylet import AuthenticationTokenLoader, Config
+
+        Config.initialize("")
+        AuthenticationTokenLoader.instance().reset_cache()
+    except (ImportError, AttributeError):
+        pass
 
 
 def init_address() -> str:
@@ -184,8 +329,18 @@ def connect(min_cpus: int = 1) -> None:
     ray.init(address=address, **({"num_cpus": max(os.cpu_count() or 1, min_cpus)} if address == "local" else {}))
 
 
-def submit_job(head: RayHead, entrypoint: list[str], working_dir: str | Path) -> int:
-    """``ray job submit``; waits for the job, streaming its logs. Returns the CLI's exit status."""
-    command = [_ray_cli(), "job", "submit", "--address", head.address, "--working-dir", str(working_dir), "--",
-               *entrypoint]
-    return subprocess.run(command, env={**os.environ, **head.env, "RAY_ADDRESS": head.address}).returncode
+def submit_job(head: RayHead, entrypoint: list[str], working_dir: str | Path, on_line=None,
+               env_vars: dict[str, str] | None = None) -> int:
+    """``ray job submit``; waits for the job, streaming its logs (to this process's output, or line by line
+    to ``on_line``). ``env_vars`` reach the job and every actor and Ray Train worker it starts (the job's
+    runtime env). Returns the CLI's exit status: the job's, 0 when it succeeded."""
+    command = [_ray_cli(), "job", "submit", "--address", head.address, "--working-dir", str(working_dir),
+               *(["--runtime-env-json", json.dumps({"env_vars": env_vars})] if env_vars else []), "--", *entrypoint]
+    env = {**os.environ, **head.env, "RAY_ADDRESS": head.address}
+    if on_line is None:
+        return subprocess.run(command, env=env).returncode
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          errors="replace", stdin=subprocess.DEVNULL) as job:
+        for line in job.stdout:
+            on_line(line)
+    return job.returncode

@@ -16,7 +16,7 @@ from fcray.config import FcrayConfig
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def serve_and_score(config: FcrayConfig, head, model: Path) -> dict:
+def serve_and_score(config: FcrayConfig, head, model: Path, say=print) -> dict:
     """Deploy ``model`` with fcray's Serve app on ``head``, score the served model on the validation set
     through its OpenAI API (eval's endpoint backend, into ``<workdir>/eval/served``), load-test it over
     ``bench.*`` (``<workdir>/bench``), then delete the app. Returns the served model's eval results."""
@@ -30,9 +30,11 @@ def serve_and_score(config: FcrayConfig, head, model: Path) -> dict:
     from fcray.eval.stages import eval_dir
     from fcray.serve.launch import deploy, shutdown
 
-    os.environ.update(head.env)  # Serve's REST client authenticates like `ray job submit`
+    from fcray.cluster import use_head
+
+    use_head(head)  # Serve's REST client authenticates like `ray job submit`
     deployment = deploy(config, head.address, model=str(model))
-    print(f"'{deployment.model_id}' is up: OpenAI API at {deployment.url}")
+    say(f"      '{deployment.model_id}' is up: OpenAI API at {deployment.url}")
     out = eval_dir(config) / "served"
     shutil.rmtree(out, ignore_errors=True)  # a served name says nothing of which weights: always score anew
     try:
@@ -44,88 +46,118 @@ def serve_and_score(config: FcrayConfig, head, model: Path) -> dict:
         shutdown(head.address)
 
 
+def _indent(text: str, prefix: str = "      ") -> str:
+    return "\n".join(prefix + line if line else prefix.rstrip() for line in text.splitlines())
+
+
+def _data_digest(files) -> str:
+    """The data stage in a few lines (the full summary is in the stage's log and ``summary.json``)."""
+    summary = files.summary
+    splits = summary["splits"]
+    categories = sorted({c for s in splits.values() for c in s["categories"]})
+    counts = ", ".join(f"{c} {splits['train']['categories'].get(c, 0)}/{splits['validation']['categories'].get(c, 0)}"
+                       for c in categories)
+    return (f"{splits['train']['examples']} train / {splits['validation']['examples']} validation examples "
+            f"({summary['holdout_tool_examples']} validation examples use held-out tools) in {files.out_dir}\n"
+            f"by category (train/validation): {counts}")
+
+
+def _headline(results: dict[str, dict]) -> str:
+    """``held-out: parse_rate 0.000 → 0.994 | ...`` for a few metrics across the models given, in order."""
+    cells = []
+    for key in ("parse_rate", "name_accuracy", "exact_match", "mean_reward"):
+        values = [r["metrics"].get(key) for r in results.values()]
+        cells.append(f"{key} " + " → ".join("-" if v is None else f"{v['mean']:.3f}" for v in values))
+    return f"      held-out ({' → '.join(results)}): " + " | ".join(cells)
+
+
 def run_demo(config: FcrayConfig, config_file: str | None = None, overrides: list[str] | tuple[str, ...] = (),
-             bfcl: bool = True) -> int:
+             bfcl: bool = True, verbose: bool = False) -> int:
+    """The main job. Prints one line per stage start and end, progress and the key figures; every stage's
+    full output goes to ``<workdir>/logs/`` (``verbose``: to the console too)."""
+    from fcray.console import JobFailed
+
+    try:
+        return _run_demo(config, config_file, overrides, bfcl, verbose)
+    except JobFailed as failure:
+        print(f"fcray demo: {failure}", file=sys.stderr)
+        return 1
+
+
+def _run_demo(config: FcrayConfig, config_file: str | None, overrides, bfcl: bool, verbose: bool) -> int:
     from transformers import AutoTokenizer
 
-    from fcray.cluster import ray_head, submit_job
+    from fcray.cluster import ray_head
+    from fcray.config import config_to_dict
+    from fcray.console import Console, format_seconds
     from fcray.data.export import render_text
     from fcray.data.io import load_examples
     from fcray.data.pipeline import build_dataset, format_summary
     from fcray.eval.compare import format_comparison
     from fcray.eval.run import load_results
     from fcray.eval.stages import eval_dir, label
-    from fcray.model.tiny import resolve_model_path
     from fcray.grpo.train import cpus_needed, grpo_run_dir
+    from fcray.model.tiny import resolve_model_path
     from fcray.sft.train import sft_run_dir
 
     workdir = Path(config.workdir).resolve()
-    print(f"== fcray demo: preset '{config.preset}', outputs in {workdir}")
+    console = Console(workdir, 6, verbose=verbose, settings={"config": config_to_dict(config), "bfcl": bfcl})
+    say = console.say
+    expected = console.expected_total()
+    say(f"fcray demo: preset '{config.preset}', outputs in {workdir}, stage logs in {console.log_dir}"
+        + (f"; the same run took {format_seconds(expected)} last time on this machine" if expected else ""))
 
-    start = time.time()
-    print("\n== [1/6] data")
-    files = build_dataset(config.data, workdir / "data")
-    print(format_summary(files))
-    print(f"(data: {time.time() - start:.1f}s)")
+    with console.stage(1, "data", f"canonical examples ({config.data.source})") as stage:
+        with stage.quiet():
+            files = build_dataset(config.data, workdir / "data")
+            print(format_summary(files))
+        say(_indent(_data_digest(files)))
 
-    start = time.time()
-    print("\n== [2/6] model")
-    model_path = resolve_model_path(config.model.name_or_path, config.model.tiny)
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
-    example = next(e for e in load_examples(files.validation) if e["category"] == "parallel")
-    text = render_text(example, tokenizer, config.model.enable_thinking)
-    print(f"model: {model_path}")
-    print(f"one validation example ({example['id']}, {len(tokenizer(text)['input_ids'])} tokens), as the model sees it:")
-    # The template's prose mentions "<tools></tools>" first; the schemas sit in the "<tools>\n…\n</tools>" block.
-    start_tools, end_tools = text.index("<tools>\n") + len("<tools>\n"), text.index("\n</tools>")
-    names = ", ".join(t["function"]["name"] for t in example["tools"])
-    print(text[:start_tools] + f"[{len(example['tools'])} tool schemas: {names}]" + text[end_tools:])
-    print(f"(model: {time.time() - start:.1f}s)")
+    with console.stage(2, "model", f"base model A ({config.model.name_or_path})") as stage:
+        with stage.quiet():
+            model_path = resolve_model_path(config.model.name_or_path, config.model.tiny)
+            tokenizer = AutoTokenizer.from_pretrained(model_path)
+        example = next(e for e in load_examples(files.validation) if e["category"] == "parallel")
+        text = render_text(example, tokenizer, config.model.enable_thinking)
+        say(f"      model: {model_path}")
+        say(f"      one validation example ({example['id']}, {len(tokenizer(text)['input_ids'])} tokens), "
+            "as the model sees it:")
+        # The template's prose mentions "<tools></tools>" first; the schemas sit in the "<tools>\n…\n</tools>" block.
+        start_tools, end_tools = text.index("<tools>\n") + len("<tools>\n"), text.index("\n</tools>")
+        names = ", ".join(t["function"]["name"] for t in example["tools"])
+        say(_indent(text[:start_tools] + f"[{len(example['tools'])} tool schemas: {names}]" + text[end_tools:],
+                    "      | "))
 
-    start = time.time()
-    print("\n== [3/6] sft (ray job submit jobs/sft.py)")
     common = ["--preset", config.preset, *(["--config", str(Path(config_file).resolve())] if config_file else []),
               *[a for o in overrides for a in ("--set", o)], "--set", f"workdir={workdir}"]
     num_cpus = max(2, config.sft.num_workers * config.sft.cpus_per_worker, cpus_needed(config.grpo))
     with ray_head(num_cpus=num_cpus) as head:
-        print(f"Ray cluster: {head.address}")
-        code = submit_job(head, [sys.executable, "jobs/sft.py", *common], REPO_ROOT)
-        if code != 0:
-            print(f"fcray demo: the SFT job failed (exit {code}); see its log above", file=sys.stderr)
-            return code
-        run_dir = sft_run_dir(config)
-        stage_results = {s: load_results(eval_dir(config) / s) for s in ("base", "sft")}
-        print(f"(sft: {time.time() - start:.1f}s)")
-        print(f"\nbase (A) vs SFT (B) on {stage_results['sft']['examples']} held-out validation examples:")
-        print(format_comparison({label(s): r for s, r in stage_results.items()}))
-        print(f"SFT model: {run_dir / 'model'}; metrics: {run_dir / 'metrics.jsonl'}; loss curve: {run_dir / 'loss.png'}")
+        say(f"Ray cluster: {head.address} (jobs go through `ray job submit`)")
+        with console.stage(3, "sft", "SFT of A on Ray Train (jobs/sft.py), then A and B scored") as stage:
+            console.job(stage, head, [sys.executable, "jobs/sft.py", *common], REPO_ROOT)
+            run_dir = sft_run_dir(config)
+            say(f"      SFT model B: {run_dir / 'model'} (loss curve: {run_dir / 'loss.png'})")
+            say(_headline({label(s): load_results(eval_dir(config) / s) for s in ("base", "sft")}))
 
-        start = time.time()
-        print("\n== [4/6] grpo (ray job submit jobs/grpo.py)")
-        code = submit_job(head, [sys.executable, "jobs/grpo.py", *common], REPO_ROOT)
-        if code != 0:
-            print(f"fcray demo: the GRPO job failed (exit {code}); see its log above", file=sys.stderr)
-            return code
-        grpo_dir = grpo_run_dir(config)
-        print(f"(grpo: {time.time() - start:.1f}s)")
-        print(f"GRPO model: {grpo_dir / 'model'}; metrics: {grpo_dir / 'metrics.jsonl'}; curves: {grpo_dir / 'curves.png'}")
+        with console.stage(4, "grpo", "GRPO of B on Ray Train with vLLM rollouts (jobs/grpo.py)") as stage:
+            console.job(stage, head, [sys.executable, "jobs/grpo.py", *common], REPO_ROOT)
+            grpo_dir = grpo_run_dir(config)
+            say(f"      GRPO model C: {grpo_dir / 'model'} (curves: {grpo_dir / 'curves.png'})")
 
-        start = time.time()
-        print("\n== [5/6] serve model C with Ray Serve LLM (fcray.serve), score it through its OpenAI API, load-test it")
-        served = serve_and_score(config, head, grpo_dir / "model")
-        print(f"(serve: {time.time() - start:.1f}s)")
+        with console.stage(5, "serve", "C on Ray Serve LLM, scored through its OpenAI API, load-tested") as stage:
+            with stage.quiet():
+                served = serve_and_score(config, head, grpo_dir / "model", say=say)
 
-        start = time.time()
-        print("\n== [6/6] eval of A, B, C + BFCL + report (ray job submit jobs/eval.py --bfcl)")
-        code = submit_job(head, [sys.executable, "jobs/eval.py", *common, *(["--bfcl"] if bfcl else [])], REPO_ROOT)
-    if code != 0:
-        print(f"fcray demo: the eval job failed (exit {code}); see its log above", file=sys.stderr)
-        return code
-    stage_results = {s: load_results(eval_dir(config) / s) for s in ("base", "sft", "grpo")}
-    print(f"(eval: {time.time() - start:.1f}s)")
-    print(f"\nbase (A) vs SFT (B) vs GRPO (C) on {stage_results['grpo']['examples']} held-out validation examples:")
-    print(format_comparison({**{label(s): r for s, r in stage_results.items()}, "served C": served}))
-    print(f"report (table, intervals, BFCL, plots): {workdir / 'report' / 'report.md'}")
-    print("vLLM settings sweep for the served model (Ray Tune, not part of the demo): python tune/sweep.py --preset "
-          f"{config.preset} --set workdir={workdir}")
+        with console.stage(6, "eval", "A, B, C" + (" + BFCL" if bfcl else "") + " and the report (jobs/eval.py)") as stage:
+            console.job(stage, head, [sys.executable, "jobs/eval.py", *common, *(["--bfcl"] if bfcl else [])],
+                        REPO_ROOT)
+    console.save_timings()
+    results = {s: load_results(eval_dir(config) / s) for s in ("base", "sft", "grpo")}
+    say(f"\nbase (A) vs SFT (B) vs GRPO (C) on {results['grpo']['examples']} held-out validation examples "
+        f"(intervals and per-category figures in the report):")
+    say(format_comparison({**{label(s): r for s, r in results.items()}, "served C": served}))
+    say(f"\nreport (tables, intervals, BFCL, plots): {workdir / 'report' / 'report.md'}")
+    say(f"models: A {model_path} | B {run_dir / 'model'} | C {grpo_dir / 'model'}")
+    say(f"fcray demo: done in {format_seconds(time.time() - console.started)}. vLLM settings sweep (Ray Tune, not "
+        f"part of the demo): python tune/sweep.py --preset {config.preset} --set workdir={workdir}")
     return 0

@@ -17,11 +17,23 @@ from typing import Any
 
 FINAL_WEIGHTS = "final"  # folder in the last Ray checkpoint of a run: the trained adapter or full weights
 
+# Ray Train 2.60 replaces ``print`` in its workers with one that logs every call through Train's logger and,
+# when ``sys.stdout`` is redirected, also prints it. ``datasets`` fingerprints a ``map`` function with dill,
+# whose ``detect.nestedglobals`` disassembles it into a captured ``sys.stdout``: with the patch, every bytecode
+# line of that listing reached the console (977 lines in one demo), and each worker print came out twice.
+# Workers keep Python's own ``print``; their output still reaches the job log through Ray's stdout capture.
+WORKER_RUNTIME_ENV = {"env_vars": {"RAY_TRAIN_ENABLE_PRINT_PATCH": "0"}}
 
-def prepare(trainer: Any) -> Any:
+
+def prepare(trainer: Any, progress_task: str) -> Any:
+    """Ray's checkpoint reporting and ``prepare_trainer``, plus step progress for the console
+    (:mod:`fcray.progress`, e.g. ``progress_task="sft steps"``)."""
     from ray.train.huggingface.transformers import RayTrainReportCallback, prepare_trainer
 
+    from fcray.progress import trainer_callback
+
     trainer.add_callback(RayTrainReportCallback())
+    trainer.add_callback(trainer_callback(progress_task))
     return prepare_trainer(trainer)
 
 

@@ -11,16 +11,44 @@ import pytest
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+# Where a program may keep state between runs: each points into this run's own folder, so no test can pass
+# (or fail) because of files another run, or the developer, left on the machine.
+_STATE_DIRS = {
+    "HOME": "home",                      # ~/.ray/auth_token, ~/.cache, ~/.config, ...
+    "XDG_CACHE_HOME": "home/.cache",
+    "XDG_CONFIG_HOME": "home/.config",
+    "HF_HOME": "home/.cache/huggingface",  # model and dataset cache (nothing is downloaded: offline below)
+    "TORCHINDUCTOR_CACHE_DIR": "home/.cache/torchinductor",
+    "TRITON_CACHE_DIR": "home/.cache/triton",
+    "VLLM_CACHE_ROOT": "home/.cache/vllm",
+    "MPLCONFIGDIR": "home/.config/matplotlib",
+    "RAY_TMPDIR": "ray",                 # Ray's sessions and `ray_current_cluster`, and fcray's head records
+}
+# Settings from the developer's shell that would point the suite at another cluster or another token.
+_FOREIGN = ("RAY_ADDRESS", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH", "FCRAY_CACHE",
+            "FCRAY_RAY_DASHBOARD_PORT")
+
+
 def pytest_configure(config):
-    """Keep the tests' Ray clusters apart from any other Ray on this machine (a user's, or one a killed
-    earlier run left behind): Ray's temp dir (where `ray start` records the current cluster) is private
-    to this session, and a head that fcray starts gets its own job-server port."""
+    """Make the run hermetic: an empty home, caches and Ray temp dir of its own (a short path under /tmp:
+    Ray's socket paths must stay short), no cluster address or token from the caller's shell, the Hub
+    offline, and a job-server port of its own for the heads fcray starts. ``FCRAY_TEST_CACHE`` (a folder
+    with a built tiny model) is the one thing a developer may bring in, to skip rebuilding it."""
+    import shutil
     import tempfile
 
     from fcray.cluster import free_port
 
-    os.environ.setdefault("RAY_TMPDIR", tempfile.mkdtemp(prefix="fcray-ray-", dir="/tmp"))  # short: socket paths
-    os.environ.setdefault("FCRAY_RAY_DASHBOARD_PORT", str(free_port()))
+    root = Path(tempfile.mkdtemp(prefix="fcray-test-", dir="/tmp"))
+    for name, sub in _STATE_DIRS.items():
+        (root / sub).mkdir(parents=True, exist_ok=True)
+        os.environ[name] = str(root / sub)
+    for name in _FOREIGN:
+        os.environ.pop(name, None)
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["FCRAY_RAY_DASHBOARD_PORT"] = str(free_port())
+    config._fcray_test_root = root
+    config.add_cleanup(lambda: shutil.rmtree(root, ignore_errors=True))
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +105,7 @@ def served(tiny_model_dir):
     engine left running would slow every later test on 2 cores)."""
     import os
 
-    from fcray.cluster import free_port, ray_head
+    from fcray.cluster import free_port, ray_head, use_head
     from fcray.config import load_config
     from fcray.serve.launch import deploy
 
@@ -90,7 +118,7 @@ def served(tiny_model_dir):
     with ray_head(num_cpus=4) as head:
         os.environ.clear()
         os.environ.update(saved)
-        os.environ.update(head.env)
+        use_head(head)
         try:
             deployment = deploy(config, head.address, model=str(tiny_model_dir))
             yield deployment, head, config

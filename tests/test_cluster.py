@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import socket
 
 import pytest
@@ -59,5 +60,169 @@ def test_a_head_that_asks_for_a_token_gets_token_auth_clients(monkeypatch):
         assert cluster._client_env(address) == {"RAY_AUTH_MODE": "token"}
         monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # the caller's own choice wins
         assert cluster._client_env(address) == {}
+    finally:
+        server.shutdown()
+
+
+# --- a fresh machine: no ~/.ray, no token, nothing from earlier runs ---------------------------------------
+
+FRESH_MACHINE_SCRIPT = r'''
+import json, os, sys, urllib.request
+from fcray.cluster import ray_head, submit_job
+job = [sys.executable, "-c", "import ray; ray.init(); print('FRESH_JOB_CPUS', ray.cluster_resources()['CPU'])"]
+with ray_head(num_cpus=1) as head:
+    code = submit_job(head, job, sys.argv[1])
+    print("FRESH_RESULT", json.dumps({"code": code, "address": head.address}))
+'''
+
+
+_SHORT_DIRS: list[str] = []
+
+
+def _short_dir(prefix: str) -> str:
+    """A folder under /tmp with a short path: Ray's socket paths under RAY_TMPDIR must stay within 107 bytes
+    (pytest's tmp_path is too long). Removed after the test (fixture below)."""
+    import tempfile
+
+    _SHORT_DIRS.append(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    return _SHORT_DIRS[-1]
+
+
+@pytest.fixture(autouse=True)
+def _remove_short_dirs():
+    import shutil
+
+    yield
+    while _SHORT_DIRS:
+        shutil.rmtree(_SHORT_DIRS.pop(), ignore_errors=True)
+
+
+def _fresh_env(tmp_path, port: int) -> dict[str, str]:
+    import os
+
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    env.update(HOME=str(home), RAY_TMPDIR=_short_dir("fcray-fresh-"), FCRAY_RAY_DASHBOARD_PORT=str(port))
+    return env
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_head_starts_and_takes_a_job_on_a_fresh_machine(tmp_path):
+    """From an empty home (no ~/.ray/auth_token, which Ray 2.60's `ray start --head` needs but never makes),
+    fcray's own head start creates the token, a job submitted through it runs, the token is never printed,
+    and leaving the context stops exactly the head it started: another Ray head on the machine lives on."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    port, other_port = cluster.free_port(), cluster.free_port()
+    env = _fresh_env(tmp_path, port)
+    # Somebody else's head on the same machine (its own temp dir, no auth): it must survive ours.
+    other_tmp = _short_dir("fcray-other-")
+    other = subprocess.Popen(cluster._head_command(other_port, 1, block=True), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, env={**env, "RAY_TMPDIR": other_tmp,
+                                                             "RAY_AUTH_MODE": "disabled"})
+    try:
+        cluster._wait_for_dashboard(f"http://127.0.0.1:{other_port}")
+        (tmp_path / "job").mkdir()  # the job's working dir
+        done = subprocess.run([sys.executable, "-c", FRESH_MACHINE_SCRIPT, str(tmp_path / "job")], env=env,
+                              capture_output=True, text=True, timeout=240, cwd=repo)
+        output = done.stdout + done.stderr
+        assert done.returncode == 0, output[-3000:]
+        assert "FRESH_JOB_CPUS 1.0" in output, output[-3000:]
+        assert '"code": 0' in output
+        token = tmp_path / "home" / ".ray" / "auth_token"
+        assert token.is_file() and oct(token.stat().st_mode & 0o777) == "0o600"
+        assert token.read_text().strip() not in output  # created, used, never printed
+        assert not cluster._dashboard_up(f"http://127.0.0.1:{port}")  # ours is gone
+        assert cluster._dashboard_up(f"http://127.0.0.1:{other_port}")  # theirs is not
+    finally:
+        other.terminate()
+        other.wait(timeout=60)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_lasting_head_is_stopped_by_its_process_id(tmp_path, monkeypatch):
+    """`fcray serve` starts a head that outlives the command; `fcray serve --stop` stops that head by the
+    process id fcray recorded (never `ray stop`) and says so; a head fcray did not start is left alone."""
+    import os
+
+    from fcray.cli import main
+
+    port = cluster.free_port()
+    for name, value in _fresh_env(tmp_path, port).items():
+        monkeypatch.setenv(name, value)
+    for name in [n for n in os.environ if n.startswith("RAY_") and n != "RAY_TMPDIR"]:
+        monkeypatch.delenv(name)
+    head = cluster.ensure_head(num_cpus=1)
+    assert head.address == f"http://127.0.0.1:{port}" and head.env == {"RAY_AUTH_MODE": "token"}
+    assert cluster.ensure_head(num_cpus=1).address == head.address  # found again, not started twice
+    record = json.loads(cluster._head_record(port).read_text())
+    assert cluster._is_our_head(record["pid"])
+    assert main(["serve", "--stop"]) == 0
+    assert not cluster._dashboard_up(head.address) and not cluster._is_our_head(record["pid"])
+    assert not cluster._head_record(port).exists()
+    assert cluster.stop_started_head(port) is None  # nothing of ours left to stop
+
+
+@pytest.mark.parametrize("token_path_env", [False, True])
+def test_a_missing_token_is_created_where_ray_looks_owner_only_and_an_existing_one_is_kept(
+        tmp_path, monkeypatch, token_path_env):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("RAY_AUTH_TOKEN", raising=False)
+    expected = tmp_path / "secrets" / "ray-token" if token_path_env else tmp_path / "home" / ".ray" / "auth_token"
+    if token_path_env:
+        monkeypatch.setenv("RAY_AUTH_TOKEN_PATH", str(expected))
+    else:
+        monkeypatch.delenv("RAY_AUTH_TOKEN_PATH", raising=False)
+    assert cluster.auth_token_path() == expected
+    assert cluster.ensure_auth_token() == expected
+    token = expected.read_text()
+    assert len(token) == 64 and oct(expected.stat().st_mode & 0o777) == "0o600"
+    assert cluster.ensure_auth_token() is None and expected.read_text() == token  # kept, not replaced
+    monkeypatch.setenv("RAY_AUTH_TOKEN", "given")
+    expected.unlink()
+    assert cluster.ensure_auth_token() is None and not expected.exists()  # the caller's token env wins
+
+
+@pytest.mark.parametrize("log, hint", [
+    ("ray.exceptions.AuthenticationError: Token authentication is enabled but no authentication token was found",
+     "ray get-auth-token --generate"),
+    ("OSError: [Errno 98] Address already in use", "FCRAY_RAY_DASHBOARD_PORT"),
+])
+def test_a_failed_head_start_says_why_and_what_to_do(log, hint):
+    assert hint in cluster._start_failure(1, log) and log in cluster._start_failure(1, log)
+
+
+def test_a_non_ray_server_on_the_dashboard_port_is_not_taken_for_a_head():
+    import http.server
+    import threading
+
+    class Other(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"<html>not ray</html>")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Other)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert not cluster._dashboard_up(f"http://127.0.0.1:{server.server_address[1]}")
     finally:
         server.shutdown()

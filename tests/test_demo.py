@@ -24,15 +24,28 @@ def test_demo_runs_data_sft_and_grpo_through_ray_job_submit(tmp_path, tiny_model
                  "--set", "bench.requests_per_cell=2", "--set", "bench.max_tokens=8"])
     assert code == 0
     out = capsys.readouterr().out
-    assert "== [1/6] data" in out and "== [2/6] model" in out and "== [3/6] sft (ray job submit jobs/sft.py)" in out
-    assert "== [4/6] grpo (ray job submit jobs/grpo.py)" in out and "== [5/6] serve model C with Ray Serve LLM" in out
-    assert "'fcray-tiny' is up: OpenAI API at http://127.0.0.1:" in out and "== [6/6] eval of A, B, C + BFCL" in out
-    assert "base (A) vs SFT (B) on 8 held-out validation examples" in out and "parse_rate" in out
+    for stage in ("[1/6] data: ", "[2/6] model: ", "[3/6] sft: SFT of A on Ray Train (jobs/sft.py)",
+                  "[4/6] grpo: GRPO of B on Ray Train with vLLM rollouts (jobs/grpo.py)", "[5/6] serve: ",
+                  "[6/6] eval: A, B, C + BFCL and the report (jobs/eval.py)"):
+        assert stage in out and f"{stage.split(':')[0]}: done in " in out
+    assert "'fcray-tiny' is up: OpenAI API at http://127.0.0.1:" in out
+    assert "held-out (base (A) → sft (B)): parse_rate " in out
     assert (tmp_path / "runs" / "sft-tiny" / "model" / "README.md").exists()
     assert f"model: {tiny_model_dir}" in out
-    assert "<|im_start|>assistant\n<think>\n\n</think>\n\n<tool_call>\n" in out  # the example as the model sees it
-    assert "<tools>\n[" in out and "tool schemas: " in out and '"parameters"' not in out
+    # the example as the model sees it
+    assert "| <|im_start|>assistant\n      | <think>\n      |\n      | </think>\n      |\n      | <tool_call>\n" in out
+    assert "<tools>\n      | [" in out and "tool schemas: " in out and '"parameters"' not in out
     assert "base (A) vs SFT (B) vs GRPO (C) on 8 held-out validation examples" in out
+    # A console for people: short, no library noise; the jobs' full output is in the stage logs.
+    lines = out.splitlines()
+    assert len(lines) <= 150, f"{len(lines)} console lines"
+    assert not any("RayTrainWorker" in line or "LOAD_GLOBAL" in line or " INFO " in line for line in lines)
+    logs = {p.name: p.read_text() for p in (tmp_path / "logs").glob("*.log")}
+    assert {"1-data.log", "2-model.log", "3-sft.log", "4-grpo.log", "5-serve.log", "6-eval.log"} <= set(logs)
+    assert "submitted successfully" in logs["3-sft.log"] and "RayTrainWorker" in logs["3-sft.log"]
+    assert not any("LOAD_GLOBAL" in text for text in logs.values())  # Ray Train's print patch is off
+    reports = [line for line in logs["3-sft.log"].splitlines() if "Reporting training result" in line]
+    assert len(reports) == len(set(reports))  # each worker line once
     grpo_dir = tmp_path / "runs" / "grpo-tiny"
     assert (grpo_dir / "model" / "README.md").exists() and (grpo_dir / "curves.png").exists()
     report = (tmp_path / "report" / "report.md").read_text()

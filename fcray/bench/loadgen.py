@@ -211,9 +211,13 @@ def run_matrix(url: str, model: str, config: BenchConfig, out: str | Path | None
     row saying so."""
     import openai
 
+    from fcray.progress import report as report_progress
+
     counter = endpoint_token_counter(url, model)
+    cells = len(config.prompt_lengths) * len(config.concurrency)
     context = model_context(url, model)
     rows: list[dict[str, Any]] = []
+    done_cells = [0]
 
     def save() -> None:
         if out is not None:
@@ -234,6 +238,8 @@ def run_matrix(url: str, model: str, config: BenchConfig, out: str | Path | None
                     rows.append({"prompt_tokens": length, "concurrency": None, "skipped": note})
                     log(f"[fcray bench] prompt {length:>5} tok: {note}")
                     save()
+                    done_cells[0] += len(config.concurrency)
+                    report_progress("load-test cells", done_cells[0], cells)
                     continue
                 prompt = make_prompt(length, counter)
                 for concurrency in config.concurrency:
@@ -245,6 +251,8 @@ def run_matrix(url: str, model: str, config: BenchConfig, out: str | Path | None
                         f"{row['output_tokens_per_s']:.0f} tok/s, {row['requests_per_s']:.2f} req/s, "
                         f"{row['errors']} errors")
                     save()
+                    done_cells[0] += 1
+                    report_progress("load-test cells", done_cells[0], cells)
         finally:
             await client.close()
 

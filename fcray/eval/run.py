@@ -111,6 +111,7 @@ def run_eval(model: str, examples: list[dict[str, Any]], config: EvalConfig, out
     """Generate (what is missing), score, and write ``predictions.jsonl`` and ``results.json`` under ``out``.
     ``backend`` defaults to ``config.backend`` built for ``model``; returns the results."""
     from fcray.eval.backends import make_backend
+    from fcray.progress import report as report_progress
 
     check_model(model, config.backend)
     out = Path(out)
@@ -140,6 +141,7 @@ def run_eval(model: str, examples: list[dict[str, Any]], config: EvalConfig, out
                     f.flush()
                     os.fsync(f.fileno())
                     log(f"[fcray eval] {min(begin + config.batch_size, len(todo))}/{len(todo)}")
+                    report_progress(f"eval {out.name}", min(begin + config.batch_size, len(todo)), len(todo))
         finally:
             if owned:
                 backend.close()

@@ -29,7 +29,7 @@ from typing import Any
 from fcray.config import FcrayConfig, GRPOConfig
 from fcray.grpo.metrics import PhaseTimer, metrics_callback, timed_reward
 from fcray.grpo.rollout import RolloutPool, Sampling
-from fcray.ray_trainer import FINAL_WEIGHTS
+from fcray.ray_trainer import FINAL_WEIGHTS, WORKER_RUNTIME_ENV
 
 # Components always scored (weight 0 unless configured) so each step logs them: the parse rate and the
 # exact-match rate are the two numbers a user watches first.
@@ -187,7 +187,7 @@ def train_func(config: dict[str, Any]) -> None:
     from fcray.ray_trainer import fit_and_report, prepare
 
     job: GRPOJob = config["job"]
-    fit_and_report(prepare(build_trainer(job, ray.train.get_context().get_world_size())))
+    fit_and_report(prepare(build_trainer(job, ray.train.get_context().get_world_size()), "grpo steps"))
 
 
 def default_run_name(config: FcrayConfig) -> str:
@@ -250,6 +250,7 @@ def run_grpo(config: FcrayConfig, run_name: str | None = None):
                 storage_path=grpo.storage_path or str(workdir / "ray_results"),
                 checkpoint_config=CheckpointConfig(num_to_keep=grpo.num_to_keep),
                 failure_config=FailureConfig(max_failures=grpo.max_failures),
+                worker_runtime_env=WORKER_RUNTIME_ENV,
             ),
         )
         result = trainer.fit()

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from fcray.config import FcrayConfig, SFTConfig
-from fcray.ray_trainer import FINAL_WEIGHTS
+from fcray.ray_trainer import FINAL_WEIGHTS, WORKER_RUNTIME_ENV
 from fcray.sft.mfu import flops_per_token, mfu, peak_flops
 
 
@@ -134,7 +134,7 @@ def train_func(config: dict[str, Any]) -> None:
     from fcray.ray_trainer import fit_and_report, prepare
 
     job: SFTJob = config["job"]
-    fit_and_report(prepare(build_trainer(job, ray.train.get_context().get_world_size())))
+    fit_and_report(prepare(build_trainer(job, ray.train.get_context().get_world_size()), "sft steps"))
 
 
 def default_run_name(config: FcrayConfig) -> str:
@@ -174,6 +174,7 @@ def run_sft(config: FcrayConfig, run_name: str | None = None):
             storage_path=storage,
             checkpoint_config=CheckpointConfig(num_to_keep=config.sft.num_to_keep),
             failure_config=FailureConfig(max_failures=config.sft.max_failures),
+            worker_runtime_env=WORKER_RUNTIME_ENV,
         ),
     )
     result = trainer.fit()

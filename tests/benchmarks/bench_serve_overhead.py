@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 def main() -> int:
     from fcray.bench.loadgen import run_matrix
-    from fcray.cluster import free_port, ray_head
+    from fcray.cluster import free_port, ray_head, use_head
     from fcray.config import BenchConfig, TinyModelConfig, load_config
     from fcray.eval.vllm_server import ServerSpec, vllm_server
     from fcray.model.tiny import ensure_tiny_model
@@ -40,7 +40,7 @@ def main() -> int:
     results = {}
     os.environ["FCRAY_RAY_DASHBOARD_PORT"] = str(free_port())
     with ray_head(num_cpus=4) as head:
-        os.environ.update(head.env)
+        use_head(head)
         served = deploy(config, head.address, model=model)
         results["ray_serve"] = run_matrix(served.url, served.model_id, bench)
         shutdown(head.address)

@@ -49,6 +49,7 @@ def test_serve_deploy_of_the_generated_config_and_fcray_serve(tiny_model_dir, mo
         assert "'fcray-tiny'" in capsys.readouterr().out and "fcray-tiny" in _models(url)
 
         assert main(["serve", "--preset", "tiny", "--stop"]) == 0
+        assert "fcray did not start that Ray cluster; it keeps running" in capsys.readouterr().out
         deadline = time.time() + 120
         while _models(url):
             assert time.time() < deadline, "the app is still serving after fcray serve --stop"
