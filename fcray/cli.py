@@ -20,19 +20,20 @@ from fcray.eval.errors import EvalError
 
 
 
-def _add_config_args(parser: argparse.ArgumentParser) -> None:
+def add_config_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", default="tiny", help=f"configuration preset ({', '.join(available_presets())})")
     parser.add_argument("--config", dest="config_file", help="YAML file layered on top of the preset")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override one field, e.g. --set sft.learning_rate=1e-4 (repeatable)")
 
 
-def _config(args: argparse.Namespace, extra: list[str] | None = None) -> FcrayConfig:
+def config_from_args(args: argparse.Namespace, extra: list[str] | None = None) -> FcrayConfig:
+    """The configuration ``--preset``/``--config``/``--set`` (from :func:`add_config_args`) name."""
     return load_config(args.preset, args.config_file, [*args.overrides, *(extra or [])])
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    print(yaml.safe_dump(config_to_dict(_config(args)), sort_keys=False), end="")
+    print(yaml.safe_dump(config_to_dict(config_from_args(args)), sort_keys=False), end="")
     return 0
 
 
@@ -46,7 +47,7 @@ def cmd_data(args: argparse.Namespace) -> int:
         extra.append(f"data.path={args.path}")
     if args.strict:
         extra.append("data.strict=true")
-    config = _config(args, extra)
+    config = config_from_args(args, extra)
     out = Path(args.out) if args.out else Path(config.workdir) / "data"
     files = build_dataset(config.data, out)
     print(format_summary(files))
@@ -79,7 +80,7 @@ def _export(kind: str, paths: list[Path], config: FcrayConfig) -> None:
 def cmd_model(args: argparse.Namespace) -> int:
     from fcray.model.tiny import ensure_tiny_model
 
-    config = _config(args)
+    config = config_from_args(args)
     if config.model.name_or_path != "tiny":
         print(f"model.name_or_path is '{config.model.name_or_path}': nothing to build (loaded from the Hub or disk)")
         return 0
@@ -90,7 +91,7 @@ def cmd_model(args: argparse.Namespace) -> int:
 def cmd_sft(args: argparse.Namespace) -> int:
     from fcray.sft.train import run_sft
 
-    config = _config(args)
+    config = config_from_args(args)
     if args.show_example:
         return _show_training_example(config)
     result = run_sft(config, args.run_name)
@@ -102,19 +103,20 @@ def cmd_sft(args: argparse.Namespace) -> int:
     if not args.no_eval:
         from fcray.eval.compare import format_comparison
         from fcray.model.tiny import resolve_model_path
-        from fcray.sft.train import evaluate_run, sft_run_dir
+        from fcray.eval.stages import evaluate_sft_run
+        from fcray.sft.train import sft_run_dir
 
         base_model = resolve_model_path(config.model.name_or_path, config.model.tiny)
-        summaries = evaluate_run(config, sft_run_dir(config, args.run_name), base_model)
+        summaries = evaluate_sft_run(config, sft_run_dir(config, args.run_name), base_model)
         print(f"held-out validation ({summaries['sft']['examples']} examples), fcray.toolcall checks:")
         print(format_comparison(summaries))
     return 0
 
 
 def cmd_grpo(args: argparse.Namespace) -> int:
-    from fcray.grpo.train import evaluate_run, grpo_run_dir, run_grpo, starting_model
+    from fcray.grpo.train import grpo_run_dir, run_grpo, starting_model
 
-    config = _config(args)
+    config = config_from_args(args)
     start_model = starting_model(config)  # fails early, with the fix, when there is no SFT model yet
     result = run_grpo(config, args.run_name)
     if result.error is not None:
@@ -126,7 +128,9 @@ def cmd_grpo(args: argparse.Namespace) -> int:
     if not args.no_eval:
         from fcray.eval.compare import format_comparison
 
-        summaries = evaluate_run(config, run_dir, start_model)
+        from fcray.eval.stages import evaluate_grpo_run
+
+        summaries = evaluate_grpo_run(config, run_dir, start_model)
         print(f"held-out validation ({summaries['grpo']['examples']} examples), fcray.toolcall checks:")
         print(format_comparison(summaries))
     return 0
@@ -168,7 +172,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from fcray.data.io import load_examples
     from fcray.eval.stages import STAGES, bfcl_for, evaluate_one, evaluate_stages, report_for, stage_models
 
-    config = _config(args)
+    config = config_from_args(args)
     if args.model:
         models = {args.name: args.model}
         results = {args.name: evaluate_one(config, args.model, args.name, args.data, args.out)}
@@ -193,7 +197,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from fcray.eval.stages import report_for
 
     runs = dict(r.split("=", 1) for r in args.run) if args.run else None
-    print(f"report: {report_for(_config(args), runs, args.out)}")
+    print(f"report: {report_for(config_from_args(args), runs, args.out)}")
     return 0
 
 
@@ -202,7 +206,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from fcray.serve.config import write_serve_config
 
-    config = _config(args)
+    config = config_from_args(args)
     if args.write_config:
         print(f"wrote {write_serve_config(config)}")
         if config.preset == "qwen3-0.6b":  # the GPU deployment: KubeRay manifests embed its serve config
@@ -246,7 +250,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     from fcray.bench.loadgen import bench_into
 
-    config = _config(args)
+    config = config_from_args(args)
     url, model_id = args.url, args.model_id or config.serve.model_id
     if url is None:  # deploy (or update) fcray's Serve app on the local / RAY_ADDRESS cluster first
         from fcray.cluster import ensure_head, use_head
@@ -255,7 +259,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
         head = ensure_head(num_cpus=4)
         use_head(head)
         url = deploy(config, head.address, args.model).url
-    out = Path(config.workdir).resolve() / "bench"
+    from fcray.workdir import bench_dir
+
+    out = bench_dir(config)
     rows = bench_into(out, url, model_id, config.bench)
     print(f"fcray bench: {len(rows)} cells -> {out / 'results.json'}, {out / 'load_test.png'} "
           f"(`fcray report` adds the plot to the report)")
@@ -265,7 +271,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from fcray.demo import run_demo
 
-    return run_demo(_config(args), args.config_file, args.overrides, bfcl=not args.no_bfcl, verbose=args.verbose)
+    return run_demo(config_from_args(args), args.config_file, args.overrides, bfcl=not args.no_bfcl, verbose=args.verbose)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -273,11 +279,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("config", help="print the resolved configuration")
-    _add_config_args(p)
+    add_config_args(p)
     p.set_defaults(func=cmd_config)
 
     p = sub.add_parser("data", help="build the canonical train/validation sets")
-    _add_config_args(p)
+    add_config_args(p)
     p.add_argument("--source", help="shortcut for --set data.source=... (synthetic, xlam, hermes, jsonl)")
     p.add_argument("--path", help="shortcut for --set data.path=... (Hub id or local file)")
     p.add_argument("--strict", action="store_true", help="fail on the first rejected row")
@@ -286,11 +292,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_data)
 
     p = sub.add_parser("model", help="build (once) the embedded tiny model and print its folder")
-    _add_config_args(p)
+    add_config_args(p)
     p.set_defaults(func=cmd_model)
 
     p = sub.add_parser("sft", help="supervised fine-tuning on Ray Train (TRL SFTTrainer, optional LoRA)")
-    _add_config_args(p)
+    add_config_args(p)
     p.add_argument("--run-name", help="Ray Train run name (default: sft-<preset>); the same name resumes")
     p.add_argument("--no-eval", action="store_true", help="skip scoring base vs SFT model on validation")
     p.add_argument("--show-example", action="store_true",
@@ -298,7 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sft)
 
     p = sub.add_parser("grpo", help="GRPO on Ray (TRL GRPOTrainer workers, vLLM rollout actors, in-memory weight sync)")
-    _add_config_args(p)
+    add_config_args(p)
     p.add_argument("--run-name", help="Ray Train run name (default: grpo-<preset>); the same name resumes")
     p.add_argument("--no-eval", action="store_true", help="skip scoring the SFT vs GRPO model on validation")
     p.set_defaults(func=cmd_grpo)
@@ -314,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     merge.set_defaults(func=cmd_export)
 
     p = sub.add_parser("eval", help="score models on the validation set (hf | vllm | endpoint backend), write the report")
-    _add_config_args(p)
+    add_config_args(p)
     p.add_argument("--model", help="one model to score: a folder, a Hub id, or (endpoint backend) a served model "
                                    "name; default: the pipeline's base/SFT/GRPO models, then the report")
     p.add_argument("--name", default="model", help="label of --model's results (default: model)")
@@ -326,14 +332,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("report", help="Markdown table + plots comparing the evaluated models")
-    _add_config_args(p)
+    add_config_args(p)
     p.add_argument("--run", action="append", metavar="LABEL=FOLDER",
                    help="an eval output folder to include (repeatable, in order); default: <workdir>/eval/<stage>")
     p.add_argument("--out", help="output folder (default: <workdir>/report)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("serve", help="deploy the model with Ray Serve LLM (OpenAI API, tool calling) on a Ray cluster")
-    _add_config_args(p)
+    add_config_args(p)
     p.add_argument("--model", help="model folder or Hub id (default: serve.model; 'pipeline' = newest of C/B/A)")
     p.add_argument("--num-cpus", type=int, default=4,
                    help="logical CPUs of a local head started here (the engine replica + ingress + proxy)")
@@ -344,14 +350,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("bench", help="load test the served model over concurrency x prompt length (bench.*)")
-    _add_config_args(p)
+    add_config_args(p)
     p.add_argument("--url", help="OpenAI base URL of a running server (default: deploy fcray's Serve app first)")
     p.add_argument("--model-id", help="served model name (default: serve.model_id)")
     p.add_argument("--model", help="with no --url: the model to deploy (default: serve.model)")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("demo", help="run the whole pipeline on the chosen preset (the main job)")
-    _add_config_args(p)
+    add_config_args(p)
     p.add_argument("--no-bfcl", action="store_true", help="skip BFCL in the eval stage")
     p.add_argument("--verbose", action="store_true",
                    help="print every stage's full output (Ray, vLLM, TRL) as well; by default it goes only to "
@@ -362,7 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def job_main(stage: str, argv: list[str] | None, description: str) -> int:
-    """The body of a ``jobs/<stage>.py`` entrypoint: ``fcray <stage>`` with the job's arguments."""
+    """The body of a ``jobs/<stage>.py`` entrypoint (run as ``python -m jobs.<stage>``): ``fcray <stage>`` with the job's arguments."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--run-name", help=f"Ray Train run name (default: {stage}-<preset>)")
     known, rest = parser.parse_known_args(argv)

@@ -228,7 +228,7 @@ class Console:
 
         code = submit_job(head, entrypoint, working_dir, on_line=stage.line, env_vars={progress.ENV: "1"})
         if code != 0:
-            raise JobFailed(f"the {stage.name} job ({' '.join(entrypoint[1:2])}) exited with {code}; "
+            raise JobFailed(f"the {stage.name} job ({' '.join(entrypoint[1:3])}) exited with {code}; "
                             f"its full log: {stage.log_path}")
 
     def save_timings(self) -> None:

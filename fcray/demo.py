@@ -1,7 +1,7 @@
 """`fcray demo`: the main job — the whole pipeline on one preset, as far as its stages exist.
 
 data -> model -> SFT -> GRPO -> serve (Ray Serve LLM, scored through its OpenAI API, load-tested) -> eval
-(+ BFCL) and the report; the jobs are submitted with `ray job submit` (jobs/sft.py, jobs/grpo.py, jobs/eval.py) to a Ray
+(+ BFCL) and the report; the jobs are submitted with `ray job submit` (python -m jobs.sft / jobs.grpo / jobs.eval) to a Ray
 cluster: a local head the demo starts and stops. Each stage writes under ``<workdir>``.
 """
 
@@ -29,6 +29,7 @@ def serve_and_score(config: FcrayConfig, head, model: Path, say=print) -> dict:
     from fcray.eval.run import run_eval
     from fcray.eval.stages import eval_dir
     from fcray.serve.launch import deploy, shutdown
+    from fcray.workdir import bench_dir
 
     from fcray.cluster import use_head
 
@@ -40,7 +41,7 @@ def serve_and_score(config: FcrayConfig, head, model: Path, say=print) -> dict:
     try:
         results = run_eval(deployment.model_id, validation_examples(config.workdir),
                            replace(config.eval, backend="endpoint", endpoint=deployment.url), out)
-        bench_into(Path(config.workdir).resolve() / "bench", deployment.url, deployment.model_id, config.bench)
+        bench_into(bench_dir(config), deployment.url, deployment.model_id, config.bench)
         return results
     finally:
         shutdown(head.address)
@@ -133,14 +134,14 @@ def _run_demo(config: FcrayConfig, config_file: str | None, overrides, bfcl: boo
     num_cpus = max(2, config.sft.num_workers * config.sft.cpus_per_worker, cpus_needed(config.grpo))
     with ray_head(num_cpus=num_cpus) as head:
         say(f"Ray cluster: {head.address} (jobs go through `ray job submit`)")
-        with console.stage(3, "sft", "SFT of A on Ray Train (jobs/sft.py), then A and B scored") as stage:
-            console.job(stage, head, [sys.executable, "jobs/sft.py", *common], REPO_ROOT)
+        with console.stage(3, "sft", "SFT of A on Ray Train (python -m jobs.sft), then A and B scored") as stage:
+            console.job(stage, head, [sys.executable, "-m", "jobs.sft", *common], REPO_ROOT)
             run_dir = sft_run_dir(config)
             say(f"      SFT model B: {run_dir / 'model'} (loss curve: {run_dir / 'loss.png'})")
             say(_headline({label(s): load_results(eval_dir(config) / s) for s in ("base", "sft")}))
 
-        with console.stage(4, "grpo", "GRPO of B on Ray Train with vLLM rollouts (jobs/grpo.py)") as stage:
-            console.job(stage, head, [sys.executable, "jobs/grpo.py", *common], REPO_ROOT)
+        with console.stage(4, "grpo", "GRPO of B on Ray Train with vLLM rollouts (python -m jobs.grpo)") as stage:
+            console.job(stage, head, [sys.executable, "-m", "jobs.grpo", *common], REPO_ROOT)
             grpo_dir = grpo_run_dir(config)
             say(f"      GRPO model C: {grpo_dir / 'model'} (curves: {grpo_dir / 'curves.png'})")
 
@@ -148,8 +149,8 @@ def _run_demo(config: FcrayConfig, config_file: str | None, overrides, bfcl: boo
             with stage.quiet():
                 served = serve_and_score(config, head, grpo_dir / "model", say=say)
 
-        with console.stage(6, "eval", "A, B, C" + (" + BFCL" if bfcl else "") + " and the report (jobs/eval.py)") as stage:
-            console.job(stage, head, [sys.executable, "jobs/eval.py", *common, *(["--bfcl"] if bfcl else [])],
+        with console.stage(6, "eval", "A, B, C" + (" + BFCL" if bfcl else "") + " and the report (python -m jobs.eval)") as stage:
+            console.job(stage, head, [sys.executable, "-m", "jobs.eval", *common, *(["--bfcl"] if bfcl else [])],
                         REPO_ROOT)
     console.save_timings()
     results = {s: load_results(eval_dir(config) / s) for s in ("base", "sft", "grpo")}
@@ -159,5 +160,5 @@ def _run_demo(config: FcrayConfig, config_file: str | None, overrides, bfcl: boo
     say(f"\nreport (tables, intervals, BFCL, plots): {workdir / 'report' / 'report.md'}")
     say(f"models: A {model_path} | B {run_dir / 'model'} | C {grpo_dir / 'model'}")
     say(f"fcray demo: done in {format_seconds(time.time() - console.started)}. vLLM settings sweep (Ray Tune, not "
-        f"part of the demo): python tune/sweep.py --preset {config.preset} --set workdir={workdir}")
+        f"part of the demo): python -m tune.sweep --preset {config.preset} --set workdir={workdir}")
     return 0

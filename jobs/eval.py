@@ -4,11 +4,11 @@ Predictions come from fcray's vLLM engine actors on the cluster (eval.backend=vl
 from Hugging Face generate (hf), or from an OpenAI-compatible endpoint (endpoint). Submit from the
 repository root to a running Ray cluster (a local head: `ray start --head`):
 
-    ray job submit --working-dir . -- python jobs/eval.py --preset tiny --set workdir=$PWD/fcray_runs
+    ray job submit --working-dir . -- python -m jobs.eval --preset tiny --set workdir=$PWD/fcray_runs
 
 One model, e.g. the served one behind `fcray serve`:
 
-    ray job submit --working-dir . -- python jobs/eval.py --preset tiny --set workdir=$PWD/fcray_runs \
+    ray job submit --working-dir . -- python -m jobs.eval --preset tiny --set workdir=$PWD/fcray_runs \
         --set eval.backend=endpoint --set eval.endpoint=http://127.0.0.1:8000/v1 --model fcray-tiny --name served
 
 Outputs: <workdir>/eval/<name>/{predictions.jsonl,results.json} and <workdir>/report/report.md with PNGs.
@@ -18,10 +18,6 @@ A stopped run resumes: resubmitting generates only the predictions that are miss
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-
-# On a cluster the job runs in a copy of the repository: import fcray from it.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main(argv: list[str] | None = None) -> int:

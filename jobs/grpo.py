@@ -3,11 +3,11 @@
 It starts from the merged SFT model of the same preset (`jobs/sft.py` first) or `grpo.model_path`.
 Submit to a running Ray cluster (a local head: `ray start --head`) from the repository root:
 
-    ray job submit --working-dir . -- python jobs/grpo.py --preset tiny --set workdir=$PWD/fcray_runs
+    ray job submit --working-dir . -- python -m jobs.grpo --preset tiny --set workdir=$PWD/fcray_runs
 
 and on a GPU cluster (one GPU per policy worker and per rollout engine; outputs on shared or cloud storage):
 
-    ray job submit --working-dir . -- python jobs/grpo.py --preset qwen3-0.6b \
+    ray job submit --working-dir . -- python -m jobs.grpo --preset qwen3-0.6b \
         --set workdir=/mnt/shared/fcray --set grpo.storage_path=s3://my-bucket/fcray/ray_results
 
 `--working-dir` runs the job in a copy of the repository, so give `workdir` as an absolute path where the
@@ -17,10 +17,6 @@ outputs should stay. Resubmitting with the same run name (`--run-name`) resumes 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-
-# On a cluster the job runs in a copy of the repository: import fcray from it.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,11 +2,11 @@
 
 Submit to a running Ray cluster (a local head: `ray start --head`) from the repository root:
 
-    ray job submit --working-dir . -- python jobs/sft.py --preset tiny --set workdir=$PWD/fcray_runs
+    ray job submit --working-dir . -- python -m jobs.sft --preset tiny --set workdir=$PWD/fcray_runs
 
 and on a GPU cluster (workers with CUDA; data and outputs on shared or cloud storage):
 
-    ray job submit --working-dir . -- python jobs/sft.py --preset qwen3-0.6b \
+    ray job submit --working-dir . -- python -m jobs.sft --preset qwen3-0.6b \
         --set workdir=/mnt/shared/fcray --set sft.storage_path=s3://my-bucket/fcray/ray_results
 
 `--working-dir` runs the job in a copy of the repository, so give `workdir` as an absolute path where the
@@ -16,10 +16,6 @@ outputs should stay. Resubmitting with the same run name (`--run-name`) resumes 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-
-# On a cluster the job runs in a copy of the repository: import fcray from it.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main(argv: list[str] | None = None) -> int:

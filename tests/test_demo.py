@@ -24,9 +24,9 @@ def test_demo_runs_data_sft_and_grpo_through_ray_job_submit(tmp_path, tiny_model
                  "--set", "bench.requests_per_cell=2", "--set", "bench.max_tokens=8"])
     assert code == 0
     out = capsys.readouterr().out
-    for stage in ("[1/6] data: ", "[2/6] model: ", "[3/6] sft: SFT of A on Ray Train (jobs/sft.py)",
-                  "[4/6] grpo: GRPO of B on Ray Train with vLLM rollouts (jobs/grpo.py)", "[5/6] serve: ",
-                  "[6/6] eval: A, B, C + BFCL and the report (jobs/eval.py)"):
+    for stage in ("[1/6] data: ", "[2/6] model: ", "[3/6] sft: SFT of A on Ray Train (python -m jobs.sft)",
+                  "[4/6] grpo: GRPO of B on Ray Train with vLLM rollouts (python -m jobs.grpo)", "[5/6] serve: ",
+                  "[6/6] eval: A, B, C + BFCL and the report (python -m jobs.eval)"):
         assert stage in out and f"{stage.split(':')[0]}: done in " in out
     assert "'fcray-tiny' is up: OpenAI API at http://127.0.0.1:" in out
     assert "held-out (base (A) → sft (B)): parse_rate " in out

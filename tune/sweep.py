@@ -3,11 +3,11 @@ writes the recommended serve config. Parallel trials, each its own Serve app on 
 
 Submit from the repository root to a running cluster (a local head: `ray start --head --num-cpus 6`):
 
-    ray job submit --working-dir . -- python tune/sweep.py --preset tiny --set workdir=$PWD/fcray_runs
+    ray job submit --working-dir . -- python -m tune.sweep --preset tiny --set workdir=$PWD/fcray_runs
 
 On GPUs (one engine per trial; bench.sweep.* sets the grid, the load and the parallelism):
 
-    ray job submit --working-dir . -- python tune/sweep.py --preset qwen3-0.6b --set workdir=/mnt/shared/fcray \
+    ray job submit --working-dir . -- python -m tune.sweep --preset qwen3-0.6b --set workdir=/mnt/shared/fcray \
         --set bench.sweep.max_concurrent_trials=4
 
 Outputs: <workdir>/bench/sweep/{sweep.json,recommended_serve_config.yaml}; the winning settings are
@@ -17,10 +17,6 @@ printed as --set overrides for `fcray serve`.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-
-# On a cluster the job runs in a copy of the repository: import fcray from it.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,17 +24,18 @@ def main(argv: list[str] | None = None) -> int:
     import json
 
     from fcray.bench.sweep import run_sweep
-    from fcray.cli import _add_config_args, _config
+    from fcray.cli import add_config_args, config_from_args
     from fcray.cluster import connect
     from fcray.serve.launch import model_to_serve
+    from fcray.workdir import bench_dir
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    _add_config_args(parser)
+    add_config_args(parser)
     parser.add_argument("--model", help="model to serve in the trials (default: serve.model)")
     args = parser.parse_args(argv)
-    config = _config(args)
+    config = config_from_args(args)
     connect(min_cpus=2 * config.bench.sweep.max_concurrent_trials + 2)
-    out = Path(config.workdir).resolve() / "bench" / "sweep"
+    out = bench_dir(config) / "sweep"
     summary = run_sweep(config, model_to_serve(config, args.model), out, str(out / "ray_results"))
     print(json.dumps({k: v for k, v in summary.items() if k != "trials"}, indent=2))
     for trial in summary["trials"]:

@@ -13,7 +13,6 @@ split), so no query crosses from train to validation.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import re
@@ -22,6 +21,7 @@ from typing import Any
 from fcray.config import AugmentConfig
 from fcray.data.replies import ask_reply, no_call_reply
 from fcray.data.schema import prompt_messages, reference_message
+from fcray.toolcall.execute import tool_result_for  # the stub executor's result, shown in multi-turn data
 
 _SPACES = re.compile(r"\s{2,}")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([?.!,;])")
@@ -114,12 +114,6 @@ def make_slot_filling(example: dict[str, Any], rng: random.Random) -> dict[str, 
         messages = _replace_last_user(prompt_messages(example), new_query) + [reply]
         return _derived(example, "ask", "slot_filling", messages, {"kind": "ask", "missing": [param]})
     return None
-
-
-def tool_result_for(call: dict[str, Any]) -> dict[str, Any]:
-    """A deterministic stand-in result for ``call`` (the stub executor of fcray.toolcall uses the same)."""
-    canonical = json.dumps({"name": call["name"], "arguments": call["arguments"]}, sort_keys=True)
-    return {"status": "ok", "function": call["name"], "result_id": hashlib.sha256(canonical.encode()).hexdigest()[:8]}
 
 
 def make_multi_turn(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any] | None:

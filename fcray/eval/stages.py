@@ -10,25 +10,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from fcray import workdir as workdir_layout
 from fcray.config import FcrayConfig
 
 STAGES = {"base": "A", "sft": "B", "grpo": "C"}
 
 
 def eval_dir(config: FcrayConfig) -> Path:
-    return Path(config.workdir).resolve() / "eval"
+    return workdir_layout.eval_dir(config)
 
 
 def stage_models(config: FcrayConfig, run_names: dict[str, str] | None = None) -> dict[str, str]:
     """``{stage: model}`` for the stages whose model exists (base always does)."""
-    from fcray.grpo.train import grpo_run_dir
     from fcray.model.tiny import resolve_model_path
-    from fcray.sft.train import sft_run_dir
 
     run_names = run_names or {}
     models = {"base": resolve_model_path(config.model.name_or_path, config.model.tiny)}
-    for stage, run_dir in (("sft", sft_run_dir(config, run_names.get("sft"))),
-                           ("grpo", grpo_run_dir(config, run_names.get("grpo")))):
+    for stage, run_dir in (("sft", workdir_layout.run_dir(config, "sft", run_names.get("sft"))),
+                           ("grpo", workdir_layout.run_dir(config, "grpo", run_names.get("grpo")))):
         if (run_dir / "model" / "config.json").exists():
             models[stage] = str(run_dir / "model")
     return models
@@ -42,6 +41,16 @@ def evaluate_stages(config: FcrayConfig, models: dict[str, str], examples: list[
 
     examples = validation_examples(config.workdir) if examples is None else examples
     return compare_models(models, examples, config.eval, eval_dir(config), log=log)
+
+
+def evaluate_sft_run(config: FcrayConfig, run_dir: Path, base_model: str) -> dict[str, dict[str, Any]]:
+    """Base ("A") vs the SFT model ("B") on held-out validation examples, into ``<workdir>/eval``."""
+    return evaluate_stages(config, {"base": base_model, "sft": str(run_dir / "model")})
+
+
+def evaluate_grpo_run(config: FcrayConfig, run_dir: Path, start_model: str) -> dict[str, dict[str, Any]]:
+    """The SFT model ("B") vs the GRPO model ("C") on held-out validation examples, into ``<workdir>/eval``."""
+    return evaluate_stages(config, {"sft": start_model, "grpo": str(run_dir / "model")})
 
 
 def label(stage: str) -> str:
@@ -70,15 +79,14 @@ def report_for(config: FcrayConfig, runs: dict[str, str] | None = None, out: str
     """The report of ``runs`` (``{label: eval folder}``), by default the pipeline stages evaluated so far,
     with the GRPO reward curves and the load test when those exist."""
     from fcray.eval.report import write_report
-    from fcray.grpo.train import grpo_run_dir
 
-    workdir = Path(config.workdir).resolve()
     if runs is None:
         runs = {label(s): eval_dir(config) / s for s in (*STAGES, "served")
                 if (eval_dir(config) / s / "results.json").exists()}
-    grpo = grpo_run_dir(config)
-    return write_report(runs, out or workdir / "report", grpo if (grpo / "metrics.jsonl").exists() else None,
-                        workdir / "bench" / "results.json")
+    grpo = workdir_layout.run_dir(config, "grpo")
+    return write_report(runs, out or workdir_layout.report_dir(config),
+                        grpo if (grpo / "metrics.jsonl").exists() else None,
+                        workdir_layout.bench_dir(config) / "results.json")
 
 
 def bfcl_for(config: FcrayConfig, models: dict[str, str], log=print) -> dict[str, dict[str, Any]]:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fcray import workdir as workdir_layout
 from fcray.config import FcrayConfig, GRPOConfig
 from fcray.grpo.metrics import PhaseTimer, metrics_callback, timed_reward
 from fcray.grpo.rollout import RolloutPool, Sampling
@@ -191,11 +192,11 @@ def train_func(config: dict[str, Any]) -> None:
 
 
 def default_run_name(config: FcrayConfig) -> str:
-    return f"grpo-{config.preset}"
+    return workdir_layout.default_run_name(config, "grpo")
 
 
 def grpo_run_dir(config: FcrayConfig, run_name: str | None = None) -> Path:
-    return Path(config.workdir).resolve() / "runs" / (run_name or default_run_name(config))
+    return workdir_layout.run_dir(config, "grpo", run_name)
 
 
 def starting_model(config: FcrayConfig) -> str:
@@ -204,9 +205,7 @@ def starting_model(config: FcrayConfig) -> str:
         from fcray.model.tiny import resolve_model_path
 
         return resolve_model_path(config.grpo.model_path, config.model.tiny)
-    from fcray.sft.train import sft_run_dir
-
-    sft_model = sft_run_dir(config) / "model"
+    sft_model = workdir_layout.run_dir(config, "sft") / "model"
     if not (sft_model / "config.json").exists():
         raise FileNotFoundError(f"GRPO starts from the SFT model, and {sft_model} has none: run `fcray sft --preset "
                                 f"{config.preset}` first, or set grpo.model_path to a model folder or Hub id")
@@ -227,7 +226,7 @@ def run_grpo(config: FcrayConfig, run_name: str | None = None):
     from fcray.data.pipeline import ensure_dataset
     from fcray.grpo.rollout import EngineSpec
 
-    workdir = Path(config.workdir).resolve()
+    workdir = workdir_layout.root(config)
     train_path = ensure_dataset(config.data, workdir) / "train.jsonl"
     model_path = starting_model(config)
     run_name = run_name or default_run_name(config)
@@ -247,7 +246,7 @@ def run_grpo(config: FcrayConfig, run_name: str | None = None):
                                          resources_per_worker={"CPU": grpo.cpus_per_worker}),
             run_config=RunConfig(
                 name=run_name,
-                storage_path=grpo.storage_path or str(workdir / "ray_results"),
+                storage_path=grpo.storage_path or str(workdir_layout.ray_results_dir(config)),
                 checkpoint_config=CheckpointConfig(num_to_keep=grpo.num_to_keep),
                 failure_config=FailureConfig(max_failures=grpo.max_failures),
                 worker_runtime_env=WORKER_RUNTIME_ENV,
@@ -277,10 +276,3 @@ def export_run(config: FcrayConfig, final: Path, run_dir: Path, start_model: str
                      verify_model(out, probe))
     write_curves(run_dir)
     return out
-
-
-def evaluate_run(config: FcrayConfig, run_dir: Path, start_model: str) -> dict[str, dict[str, Any]]:
-    """The SFT model ("B") vs the GRPO model ("C") on held-out validation examples, into ``<workdir>/eval``."""
-    from fcray.eval.stages import evaluate_stages
-
-    return evaluate_stages(config, {"sft": start_model, "grpo": str(run_dir / "model")})

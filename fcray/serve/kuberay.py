@@ -81,7 +81,7 @@ def raycluster() -> dict[str, Any]:
 
 
 def rayjob(stage: str, extra: str = "") -> dict[str, Any]:
-    entrypoint = f"python jobs/{stage}.py --preset qwen3-0.6b --set workdir={WORKDIR}{extra}"
+    entrypoint = f"python -m jobs.{stage} --preset qwen3-0.6b --set workdir={WORKDIR}{extra}"
     return {
         "apiVersion": "ray.io/v1", "kind": "RayJob",
         "metadata": {"name": f"fcray-{stage}", "labels": dict(LABELS)},

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fcray import workdir as workdir_layout
 from fcray.config import FcrayConfig, SFTConfig
 from fcray.ray_trainer import FINAL_WEIGHTS, WORKER_RUNTIME_ENV
 from fcray.sft.mfu import flops_per_token, mfu, peak_flops
@@ -138,12 +139,12 @@ def train_func(config: dict[str, Any]) -> None:
 
 
 def default_run_name(config: FcrayConfig) -> str:
-    return f"sft-{config.preset}"
+    return workdir_layout.default_run_name(config, "sft")
 
 
 def sft_run_dir(config: FcrayConfig, run_name: str | None = None) -> Path:
     """Where a run's metrics, loss curve, merged model and evaluation go: ``<workdir>/runs/<run name>``."""
-    return Path(config.workdir).resolve() / "runs" / (run_name or default_run_name(config))
+    return workdir_layout.run_dir(config, "sft", run_name)
 
 
 def run_sft(config: FcrayConfig, run_name: str | None = None):
@@ -155,10 +156,10 @@ def run_sft(config: FcrayConfig, run_name: str | None = None):
     from fcray.data.pipeline import ensure_dataset
     from fcray.model.tiny import resolve_model_path
 
-    workdir = Path(config.workdir).resolve()
+    workdir = workdir_layout.root(config)
     train_path = ensure_dataset(config.data, workdir) / "train.jsonl"
     run_name = run_name or default_run_name(config)
-    storage = config.sft.storage_path or str(workdir / "ray_results")
+    storage = config.sft.storage_path or str(workdir_layout.ray_results_dir(config))
     run_dir = sft_run_dir(config, run_name)
     run_dir.mkdir(parents=True, exist_ok=True)
     job = SFTJob(sft=config.sft, model_path=resolve_model_path(config.model.name_or_path, config.model.tiny),
@@ -196,15 +197,8 @@ def export_run(config: FcrayConfig, final: Path, run_dir: Path, base_model: str,
     out = merge_to_folder(final, run_dir / "model", base=base_model)
     probe = next(e for e in validation_examples(config.workdir) if e["ground_truth"]["kind"] == "call")
     verification = verify_model(out, probe)
-    summary = Path(config.workdir).resolve() / "data" / "summary.json"
+    summary = workdir_layout.data_dir(config) / "summary.json"
     write_model_card(out, {"base_model": base_model, "sft": dataclasses.asdict(config.sft)},
                      json.loads(summary.read_text())["splits"] if summary.exists() else None, metrics, verification)
     write_loss_curve(run_dir)
     return out
-
-
-def evaluate_run(config: FcrayConfig, run_dir: Path, base_model: str) -> dict[str, dict[str, Any]]:
-    """Base ("A") vs the SFT model ("B") on held-out validation examples, into ``<workdir>/eval``."""
-    from fcray.eval.stages import evaluate_stages
-
-    return evaluate_stages(config, {"base": base_model, "sft": str(run_dir / "model")})

@@ -2,7 +2,7 @@
 
 Every tool has an implementation: a real Python function registered for its name, or the stub. The stub
 accepts exactly the calls that satisfy the tool's schema and returns a deterministic result
-(:func:`fcray.data.augment.tool_result_for`, the same result the multi-turn training data shows).
+(:func:`tool_result_for`, the same result the multi-turn training data shows: fcray.data.augment uses it).
 Arguments are validated before any implementation runs; an implementation's exception, or a result that
 is not JSON-serialisable, is caught and reported — never raised into the caller. Nothing here evaluates
 argument text as code.
@@ -10,16 +10,23 @@ argument text as code.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fcray.data.augment import tool_result_for
 from fcray.toolcall.parse import Call
 from fcray.toolcall.schema import SchemaIssue, tool_index
 
 EXEC_FAILURES = ("invalid_arguments", "unknown_function", "raised", "bad_result")
+
+
+def tool_result_for(call: dict[str, Any]) -> dict[str, Any]:
+    """A deterministic stand-in result for ``call``: what the stub executor returns, and what the multi-turn
+    training data (fcray.data.augment) shows as the tool's answer."""
+    canonical = json.dumps({"name": call["name"], "arguments": call["arguments"]}, sort_keys=True)
+    return {"status": "ok", "function": call["name"], "result_id": hashlib.sha256(canonical.encode()).hexdigest()[:8]}
 
 
 @dataclass(slots=True)

@@ -98,8 +98,8 @@ def test_images_resources_and_paths_are_consistent(objects):
     assert workers["maxReplicas"] >= scaling["max_replicas"]
     for stage in ("sft", "grpo", "eval"):
         entrypoint = objects[f"rayjob-{stage}.yaml"]["spec"]["entrypoint"]
-        script = re.search(r"python (jobs/\w+\.py)", entrypoint).group(1)
-        assert (REPO / script).exists() and f"workdir={WORKDIR}" in entrypoint and "--preset qwen3-0.6b" in entrypoint
+        module = re.search(r"python -m (jobs\.\w+)", entrypoint).group(1)
+        assert (REPO / (module.replace(".", "/") + ".py")).exists() and f"workdir={WORKDIR}" in entrypoint and "--preset qwen3-0.6b" in entrypoint
 
 
 def test_dashboard_configmap_provisions_the_tested_dashboard(objects):

@@ -26,7 +26,7 @@ from fcray.data.schema import (
     call_category,
     ground_truth_for,
 )
-from fcray.data.sources import canonical, convert_rows, register_source
+from fcray.data.sources.base import canonical, convert_rows, register_source
 
 _TOOLS = re.compile(r"<tools>(.*?)</tools>", re.DOTALL)
 _TOOL_CALL = re.compile(r"<tool_call>(.*?)</tool_call>", re.DOTALL)

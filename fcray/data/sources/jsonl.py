@@ -9,7 +9,7 @@ from fcray.config import DataConfig
 from fcray.data.io import decode_row
 from fcray.data.report import LoadReport
 from fcray.data.schema import InvalidExample, validate_example
-from fcray.data.sources import read_rows, register_source
+from fcray.data.sources.base import read_rows, register_source
 
 
 @register_source("jsonl")

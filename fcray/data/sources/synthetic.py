@@ -8,7 +8,7 @@ from typing import Any
 from fcray.config import DataConfig
 from fcray.data.report import LoadReport
 from fcray.data.schema import validate_example
-from fcray.data.sources import register_source
+from fcray.data.sources.base import register_source
 from fcray.synth.generator import generate_examples
 
 

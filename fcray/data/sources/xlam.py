@@ -19,7 +19,7 @@ from fcray.data.schema import (
     call_category,
     ground_truth_for,
 )
-from fcray.data.sources import canonical, convert_rows, parse_json_field, register_source
+from fcray.data.sources.base import canonical, convert_rows, parse_json_field, register_source
 from fcray.data.xlam_types import TypeConversionError, convert_parameters
 
 

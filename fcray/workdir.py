@@ -1,0 +1,64 @@
+"""The run-folder layout: every path under ``workdir`` that more than one stage reads or writes.
+
+::
+
+    <workdir>/data/            canonical examples (train/validation .jsonl + .parquet, summary.json)
+    <workdir>/runs/<run name>/ one SFT or GRPO run: metrics, curves, merged ``model/``
+    <workdir>/ray_results/     Ray Train's checkpoints (unless ``sft.storage_path``/``grpo.storage_path``)
+    <workdir>/eval/<stage>/    predictions and results of base / sft / grpo / served
+    <workdir>/bench/           load-test results and plot
+    <workdir>/report/          the A/B/C report
+    <workdir>/logs/            the main job's per-stage logs
+
+Stages take these paths from here instead of rebuilding them, so the layout is written down once.
+
+>>> from types import SimpleNamespace
+>>> config = SimpleNamespace(workdir="/w", preset="tiny")
+>>> str(run_dir(config, "sft")), str(run_dir(config, "grpo", "my-run")), str(eval_dir(config))
+('/w/runs/sft-tiny', '/w/runs/my-run', '/w/eval')
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def root(config_or_workdir: Any) -> Path:
+    """The absolute ``workdir`` of a config (or a workdir given as a path)."""
+    workdir = getattr(config_or_workdir, "workdir", config_or_workdir)
+    return Path(workdir).resolve()
+
+
+def data_dir(config_or_workdir: Any) -> Path:
+    return root(config_or_workdir) / "data"
+
+
+def default_run_name(config: Any, stage: str) -> str:
+    """``sft-<preset>`` / ``grpo-<preset>``: the run a stage writes when no ``--run-name`` is given."""
+    return f"{stage}-{config.preset}"
+
+
+def run_dir(config: Any, stage: str, run_name: str | None = None) -> Path:
+    """Where a run's metrics, curves, merged model and evaluation go: ``<workdir>/runs/<run name>``."""
+    return root(config) / "runs" / (run_name or default_run_name(config, stage))
+
+
+def ray_results_dir(config: Any) -> Path:
+    return root(config) / "ray_results"
+
+
+def eval_dir(config: Any) -> Path:
+    return root(config) / "eval"
+
+
+def bench_dir(config: Any) -> Path:
+    return root(config) / "bench"
+
+
+def report_dir(config: Any) -> Path:
+    return root(config) / "report"
+
+
+def logs_dir(config_or_workdir: Any) -> Path:
+    return root(config_or_workdir) / "logs"
