@@ -247,10 +247,6 @@ def last_user_query(example: dict[str, Any]) -> str:
     return ""
 
 
-def tool_names(example: dict[str, Any]) -> list[str]:
-    return [tool["function"]["name"] for tool in example["tools"]]
-
-
 def as_openai_tool(name: str, description: str, parameters: dict[str, Any]) -> dict[str, Any]:
     return {"type": "function", "function": {"name": name, "description": description, "parameters": parameters}}
 

@@ -40,9 +40,3 @@ def generate_with(model: Any, tokenizer: Any, examples: list[dict[str, Any]], ma
         new_tokens = output[:, inputs["input_ids"].shape[1]:]
         completions += tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
     return completions
-
-
-def generate_hf(model_dir: str, examples: list[dict[str, Any]], max_new_tokens: int = 128, batch_size: int = 16,
-                enable_thinking: bool = False) -> list[str]:
-    model, tokenizer = load_for_generation(model_dir)
-    return generate_with(model, tokenizer, examples, max_new_tokens, batch_size, enable_thinking)

@@ -124,8 +124,3 @@ def verdict(completion: str, example: Example) -> Verdict:
 def evaluate_completions(completions: list[str], examples: list[Example]) -> tuple[list[Verdict], dict[str, Any]]:
     verdicts = [verdict(c, e) for c, e in zip(completions, examples)]
     return verdicts, summarize(verdicts, examples)
-
-
-def headline(summary: dict[str, Any]) -> dict[str, float]:
-    """``{metric: mean}`` of a summary (what a one-line comparison prints)."""
-    return {name: estimate["mean"] for name, estimate in summary["metrics"].items()}

@@ -367,7 +367,3 @@ CATALOG: tuple[ToolSpec, ...] = (
               B("covered", "Covered parking only.", "that is covered", "covered or open")),
              holdout=True),
 )
-
-
-def tools_by_name() -> dict[str, ToolSpec]:
-    return {tool.name: tool for tool in CATALOG}

@@ -19,9 +19,6 @@ from typing import Any
 from fcray.toolcall.parse import Call
 from fcray.toolcall.schema import SchemaIssue, tool_index
 
-EXEC_FAILURES = ("invalid_arguments", "unknown_function", "raised", "bad_result")
-
-
 def tool_result_for(call: dict[str, Any]) -> dict[str, Any]:
     """A deterministic stand-in result for ``call``: what the stub executor returns, and what the multi-turn
     training data (fcray.data.augment) shows as the tool's answer."""

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from fcray.toolcall.execute import DEFAULT_REGISTRY, ToolRegistry
@@ -48,13 +48,6 @@ class Score:
 
 
 # ---- shared per-completion work (cached on the Parsed object's identity by the composite) ------------
-
-
-@dataclass
-class _Checked:
-    parsed: Parsed
-    issues: list[list[SchemaIssue]] = field(default_factory=list)
-    executed_ok: list[bool] = field(default_factory=list)
 
 
 def _parameters(example: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
