@@ -137,7 +137,7 @@ def cmd_grpo(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from fcray.sft.export import check_loads_in_vllm, merge_to_folder, verify_model
+    from fcray.model.export import check_loads_in_vllm, merge_to_folder, verify_model
 
     out = merge_to_folder(args.source, args.out, args.base)
     print(f"merged model written to {out}")

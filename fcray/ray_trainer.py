@@ -1,4 +1,5 @@
-"""What every fcray Ray Train worker does around a Hugging Face / TRL trainer: resume and final report.
+"""The one Ray Train launcher of SFT and GRPO (:func:`launch`), and what every worker does around a
+Hugging Face / TRL trainer: resume and final report.
 
 SFT and GRPO workers both build a TRL trainer, wrap it with Ray's ``prepare_trainer`` and report checkpoints
 with ``RayTrainReportCallback``; :func:`fit_and_report` then resumes from Ray's latest checkpoint when there
@@ -68,3 +69,42 @@ def fit_and_report(trainer: Any) -> None:
         for log in trainer.state.log_history:  # the latest value of every logged metric, as Ray's callback does
             metrics.update(log)
         ray.train.report({**metrics, "step": trainer.state.global_step, "final": True}, checkpoint=report_checkpoint)
+
+
+def launch(train_func: Any, job: Any, settings: Any, run_name: str, storage_path: str,
+           export: Any = None) -> Any:
+    """Run ``train_func`` on Ray Train workers — the one launcher of SFT and GRPO.
+
+    ``settings`` is a stage config with the shared Ray Train fields (``num_workers``, ``cpus_per_worker``,
+    ``use_gpu``, ``num_to_keep``, ``max_failures``); ``job`` reaches every worker as ``config["job"]``.
+    Checkpoints go to ``<storage_path>/<run_name>``: a restarted worker group (``max_failures``) or a
+    resubmitted run name resumes from the latest one (:func:`fit_and_report`). On success, ``export`` gets
+    the folder of the final weights (``final/`` of the last checkpoint) and the final metrics.
+    """
+    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train.torch import TorchTrainer
+
+    trainer = TorchTrainer(
+        train_func,
+        train_loop_config={"job": job},
+        scaling_config=ScalingConfig(num_workers=settings.num_workers, use_gpu=settings.use_gpu,
+                                     resources_per_worker={"CPU": settings.cpus_per_worker}),
+        run_config=RunConfig(
+            name=run_name,
+            storage_path=storage_path,
+            checkpoint_config=CheckpointConfig(num_to_keep=settings.num_to_keep),
+            failure_config=FailureConfig(max_failures=settings.max_failures),
+            worker_runtime_env=WORKER_RUNTIME_ENV,
+        ),
+    )
+    result = trainer.fit()
+    if export is not None:
+        export_result(result, export)
+    return result
+
+
+def export_result(result: Any, export: Any) -> None:
+    """``export(final weights folder, final metrics)`` of a successful run (nothing for a failed one)."""
+    if result.error is None:
+        with result.checkpoint.as_directory() as directory:
+            export(Path(directory) / FINAL_WEIGHTS, result.metrics)

@@ -44,6 +44,17 @@ def run_dir(config: Any, stage: str, run_name: str | None = None) -> Path:
     return root(config) / "runs" / (run_name or default_run_name(config, stage))
 
 
+def trained_models(config: Any, run_names: dict[str, str] | None = None) -> dict[str, str]:
+    """``{"sft": folder, "grpo": folder}`` for the pipeline runs of this workdir whose merged model exists."""
+    run_names = run_names or {}
+    models = {}
+    for stage in ("sft", "grpo"):
+        model = run_dir(config, stage, run_names.get(stage)) / "model"
+        if (model / "config.json").exists():
+            models[stage] = str(model)
+    return models
+
+
 def ray_results_dir(config: Any) -> Path:
     return root(config) / "ray_results"
 

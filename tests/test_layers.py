@@ -21,10 +21,9 @@ LAYERS: list[tuple[str, ...]] = [
     ("config",),                        # typed configs and presets
     ("workdir", "data", "synth"),       # the run-folder layout; canonical examples and their sources
     ("model",),                         # the embedded base model and model-folder helpers
-    ("cluster", "ray_trainer"),         # shared Ray services: heads and jobs, the Ray Train worker loop
-    ("sft", "grpo"),                    # training stages (never import evaluation or serving)
-    ("eval",),                          # evaluation of any model
-    ("serve",),                         # Ray Serve LLM app
+    ("cluster", "ray_trainer", "engine"),  # shared Ray services: heads and jobs, the Ray Train loop, vLLM engines
+    ("sft", "grpo", "serve"),           # training and serving stages (never import evaluation)
+    ("eval",),                          # evaluation of any model, and the report (which plots GRPO's curves)
     ("bench",),                         # load test and settings sweep of the served app
     ("console", "demo", "cli"),         # what composes the stages: the main job and the command line
 ]

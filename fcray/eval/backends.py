@@ -3,7 +3,7 @@ whose ``text`` is what the model said, in Qwen3's Hermes format, so that fcray.t
 them the same way.
 
 * ``hf`` — Hugging Face ``generate`` in this process (no vLLM; what a quick check after training uses).
-* ``vllm`` — real vLLM engines in Ray actors (fcray's rollout engines, :mod:`fcray.grpo.rollout`), the
+* ``vllm`` — real vLLM engines in Ray actors (fcray's rollout engines, :mod:`fcray.engine.vllm_pool`), the
   examples spread over ``eval.num_engines`` of them: fast batch inference on a cluster.
 * ``endpoint`` — any OpenAI-compatible server (fcray's Ray Serve app, a bare ``vllm serve``): chat
   completions with ``tools``, so the served model, its chat template and its tool parser are what gets
@@ -60,7 +60,7 @@ class VLLMBackend:
         from transformers import AutoTokenizer
 
         from fcray.cluster import connect
-        from fcray.grpo.rollout import EngineSpec, RolloutPool
+        from fcray.engine.vllm_pool import EngineSpec, RolloutPool
 
         self.config = config
         self.tokenizer = AutoTokenizer.from_pretrained(model)
@@ -72,7 +72,7 @@ class VLLMBackend:
 
     def generate(self, examples: list[dict[str, Any]]) -> list[Generation]:
         from fcray.data.export import render_prompt
-        from fcray.grpo.rollout import Sampling
+        from fcray.engine.vllm_pool import Sampling
 
         budget = self.config.max_model_len - self.config.max_new_tokens
         ids = [self.tokenizer(render_prompt(e, self.tokenizer), add_special_tokens=False)["input_ids"]

@@ -24,12 +24,8 @@ def stage_models(config: FcrayConfig, run_names: dict[str, str] | None = None) -
     """``{stage: model}`` for the stages whose model exists (base always does)."""
     from fcray.model.tiny import resolve_model_path
 
-    run_names = run_names or {}
     models = {"base": resolve_model_path(config.model.name_or_path, config.model.tiny)}
-    for stage, run_dir in (("sft", workdir_layout.run_dir(config, "sft", run_names.get("sft"))),
-                           ("grpo", workdir_layout.run_dir(config, "grpo", run_names.get("grpo")))):
-        if (run_dir / "model" / "config.json").exists():
-            models[stage] = str(run_dir / "model")
+    models.update(workdir_layout.trained_models(config, run_names))
     return models
 
 

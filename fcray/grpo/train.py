@@ -1,6 +1,6 @@
 """GRPO on Ray: Ray Train policy workers running TRL's GRPOTrainer, rollouts from vLLM engine actors.
 
-The driver (:func:`run_grpo`) starts the rollout engines (:class:`fcray.grpo.rollout.RolloutPool`), then a
+The driver (:func:`run_grpo`) starts the rollout engines (:class:`fcray.engine.vllm_pool.RolloutPool`), then a
 ``TorchTrainer`` whose workers (:func:`train_func`) each build TRL's ``GRPOTrainer`` with a ``rollout_func``
 (:class:`PoolRollout`) that sends the worker's prompts to the engines. TRL does the rest of GRPO — group-
 normalised advantages, the clipped objective and its loss variants, the KL to the reference model (with
@@ -8,7 +8,7 @@ LoRA: the policy with its adapter disabled) — on the completions, token ids an
 engines return. Rewards are fcray.toolcall's components, weighted as ``grpo.reward_weights`` says.
 
 After every optimizer step, the first rollout of the next step sends the new weights to the engines
-(rank 0, through Ray's object store; :mod:`fcray.grpo.weight_sync`) before any worker generates. Engines
+(rank 0, through Ray's object store; :mod:`fcray.engine.weight_sync`) before any worker generates. Engines
 that were restarted are detected by their weight version and re-synced by whichever worker meets them.
 
 Checkpoints and resume work as for SFT: Ray's ``RayTrainReportCallback`` reports each TRL checkpoint,
@@ -29,8 +29,7 @@ from typing import Any
 from fcray import workdir as workdir_layout
 from fcray.config import FcrayConfig, GRPOConfig
 from fcray.grpo.metrics import PhaseTimer, metrics_callback, timed_reward
-from fcray.grpo.rollout import RolloutPool, Sampling
-from fcray.ray_trainer import FINAL_WEIGHTS, WORKER_RUNTIME_ENV
+from fcray.engine.vllm_pool import RolloutPool, Sampling
 
 # Components always scored (weight 0 unless configured) so each step logs them: the parse rate and the
 # exact-match rate are the two numbers a user watches first.
@@ -66,7 +65,7 @@ class PoolRollout:
         self.drawn = 0  # completions drawn so far in this step (several rollout calls per step: distinct seeds)
 
     def current_weights(self, trainer: Any):
-        from fcray.grpo.weight_sync import policy_weights
+        from fcray.engine.weight_sync import policy_weights
 
         return policy_weights(trainer.model)
 
@@ -219,12 +218,10 @@ def cpus_needed(grpo: GRPOConfig) -> int:
 
 def run_grpo(config: FcrayConfig, run_name: str | None = None):
     """Launch GRPO for ``config`` on the current Ray cluster (a local one is started if none is running)."""
-    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
-    from ray.train.torch import TorchTrainer
-
     from fcray.cluster import connect
     from fcray.data.pipeline import ensure_dataset
-    from fcray.grpo.rollout import EngineSpec
+    from fcray.engine.vllm_pool import EngineSpec
+    from fcray.ray_trainer import export_result, launch
 
     workdir = workdir_layout.root(config)
     train_path = ensure_dataset(config.data, workdir) / "train.jsonl"
@@ -239,25 +236,11 @@ def run_grpo(config: FcrayConfig, run_name: str | None = None):
     job = GRPOJob(grpo=grpo, model_path=model_path, train_path=str(train_path), run_dir=str(run_dir), pool=pool,
                   dtype=config.model.dtype, enable_thinking=config.model.enable_thinking)
     try:
-        trainer = TorchTrainer(
-            train_func,
-            train_loop_config={"job": job},
-            scaling_config=ScalingConfig(num_workers=grpo.num_workers, use_gpu=grpo.use_gpu,
-                                         resources_per_worker={"CPU": grpo.cpus_per_worker}),
-            run_config=RunConfig(
-                name=run_name,
-                storage_path=grpo.storage_path or str(workdir_layout.ray_results_dir(config)),
-                checkpoint_config=CheckpointConfig(num_to_keep=grpo.num_to_keep),
-                failure_config=FailureConfig(max_failures=grpo.max_failures),
-                worker_runtime_env=WORKER_RUNTIME_ENV,
-            ),
-        )
-        result = trainer.fit()
+        storage = grpo.storage_path or str(workdir_layout.ray_results_dir(config))
+        result = launch(train_func, job, grpo, run_name, storage)
     finally:
-        pool.shutdown()
-    if result.error is None:
-        with result.checkpoint.as_directory() as directory:
-            export_run(config, Path(directory) / FINAL_WEIGHTS, run_dir, model_path, result.metrics)
+        pool.shutdown()  # before the export: the engines' CPUs go to merging and checking the model
+    export_result(result, lambda final, metrics: export_run(config, final, run_dir, model_path, metrics))
     return result
 
 
@@ -268,7 +251,7 @@ def export_run(config: FcrayConfig, final: Path, run_dir: Path, start_model: str
 
     from fcray.data.pipeline import validation_examples
     from fcray.grpo.metrics import write_curves
-    from fcray.sft.export import merge_to_folder, verify_model, write_model_card
+    from fcray.model.export import merge_to_folder, verify_model, write_model_card
 
     out = merge_to_folder(final, run_dir / "model", base=start_model)
     probe = next(e for e in validation_examples(config.workdir) if e["ground_truth"]["kind"] == "call")

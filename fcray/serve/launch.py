@@ -37,11 +37,15 @@ def model_to_serve(config: FcrayConfig, model: str | None = None) -> str:
         if (path.exists() or choice.startswith(("/", ".", "~"))) and not (path / "config.json").exists():
             raise FileNotFoundError(f"model folder {choice} does not exist or has no config.json")
         return str(path.resolve()) if path.exists() else choice
-    from fcray.eval.stages import stage_models
+    from fcray.model.tiny import resolve_model_path
+    from fcray.workdir import trained_models
 
-    models = stage_models(config)
-    newest = models.get("grpo") or models.get("sft") or models["base"]
-    return "fcray:tiny" if newest == models["base"] and config.model.name_or_path == "tiny" else newest
+    trained = trained_models(config)
+    newest = trained.get("grpo") or trained.get("sft")
+    if newest is not None:
+        return newest
+    return "fcray:tiny" if config.model.name_or_path == "tiny" else resolve_model_path(config.model.name_or_path,
+                                                                                         config.model.tiny)
 
 
 def _get(url: str, timeout: float = 5) -> tuple[int, Any]:

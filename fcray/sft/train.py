@@ -22,7 +22,6 @@ from typing import Any
 
 from fcray import workdir as workdir_layout
 from fcray.config import FcrayConfig, SFTConfig
-from fcray.ray_trainer import FINAL_WEIGHTS, WORKER_RUNTIME_ENV
 from fcray.sft.mfu import flops_per_token, mfu, peak_flops
 
 
@@ -149,12 +148,10 @@ def sft_run_dir(config: FcrayConfig, run_name: str | None = None) -> Path:
 
 def run_sft(config: FcrayConfig, run_name: str | None = None):
     """Launch SFT for ``config`` on the current Ray cluster (a local one is started if none is running)."""
-    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
-    from ray.train.torch import TorchTrainer
-
     from fcray.cluster import connect
     from fcray.data.pipeline import ensure_dataset
     from fcray.model.tiny import resolve_model_path
+    from fcray.ray_trainer import launch
 
     workdir = workdir_layout.root(config)
     train_path = ensure_dataset(config.data, workdir) / "train.jsonl"
@@ -165,24 +162,8 @@ def run_sft(config: FcrayConfig, run_name: str | None = None):
     job = SFTJob(sft=config.sft, model_path=resolve_model_path(config.model.name_or_path, config.model.tiny),
                  train_path=str(train_path), run_dir=str(run_dir), dtype=config.model.dtype)
     connect(config.sft.num_workers * config.sft.cpus_per_worker)
-    trainer = TorchTrainer(
-        train_func,
-        train_loop_config={"job": job},
-        scaling_config=ScalingConfig(num_workers=config.sft.num_workers, use_gpu=config.sft.use_gpu,
-                                     resources_per_worker={"CPU": config.sft.cpus_per_worker}),
-        run_config=RunConfig(
-            name=run_name,
-            storage_path=storage,
-            checkpoint_config=CheckpointConfig(num_to_keep=config.sft.num_to_keep),
-            failure_config=FailureConfig(max_failures=config.sft.max_failures),
-            worker_runtime_env=WORKER_RUNTIME_ENV,
-        ),
-    )
-    result = trainer.fit()
-    if result.error is None:
-        with result.checkpoint.as_directory() as directory:
-            export_run(config, Path(directory) / FINAL_WEIGHTS, run_dir, job.model_path, result.metrics)
-    return result
+    return launch(train_func, job, config.sft, run_name, storage,
+                  export=lambda final, metrics: export_run(config, final, run_dir, job.model_path, metrics))
 
 
 def export_run(config: FcrayConfig, final: Path, run_dir: Path, base_model: str,
@@ -191,7 +172,7 @@ def export_run(config: FcrayConfig, final: Path, run_dir: Path, base_model: str,
     import dataclasses
 
     from fcray.data.pipeline import validation_examples
-    from fcray.sft.export import merge_to_folder, verify_model, write_model_card
+    from fcray.model.export import merge_to_folder, verify_model, write_model_card
     from fcray.sft.inspect import write_loss_curve
 
     out = merge_to_folder(final, run_dir / "model", base=base_model)

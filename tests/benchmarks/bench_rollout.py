@@ -58,7 +58,7 @@ def hf_generate(model_dir: str, prompts: list[list[int]], group: int, max_tokens
 
 
 def vllm_generate(model_dir: str, prompts: list[list[int]], group: int, max_tokens: int, engines: int) -> tuple[int, float]:
-    from fcray.grpo.rollout import EngineSpec, RolloutPool, Sampling
+    from fcray.engine.vllm_pool import EngineSpec, RolloutPool, Sampling
 
     pool = RolloutPool.create(EngineSpec(model_path=model_dir, max_model_len=1024, kv_cache_memory_bytes=64 << 20),
                               engines, max_restarts=0)

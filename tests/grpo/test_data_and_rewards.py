@@ -113,7 +113,7 @@ def test_rollout_calls_within_a_step_sync_once_and_draw_fresh_seeds():
 
     from fcray.config import GRPOConfig
     from fcray.grpo.metrics import PhaseTimer
-    from fcray.grpo.rollout import Completion, RolloutStats
+    from fcray.engine.vllm_pool import Completion, RolloutStats
     from fcray.grpo.train import PoolRollout
 
     class RecordingPool:  # fcray's own pool interface; what the engines do is tested in test_rollout.py

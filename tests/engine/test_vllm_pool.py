@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def pool(tiny_model_dir, ray_local):
-    from fcray.grpo.rollout import EngineSpec, RolloutPool
+    from fcray.engine.vllm_pool import EngineSpec, RolloutPool
 
     spec = EngineSpec(model_path=str(tiny_model_dir), max_model_len=512, kv_cache_memory_bytes=32 << 20, seed=0)
     pool = RolloutPool.create(spec, 2, max_restarts=2, name_prefix="fcray-rollout-test")
@@ -47,7 +47,7 @@ def _max_diff(a, b):
 def test_generates_ids_text_and_the_logprobs_it_sampled_with(pool, prompts, tiny_model_dir, tiny_tokenizer):
     from transformers import AutoModelForCausalLM
 
-    from fcray.grpo.rollout import Sampling
+    from fcray.engine.vllm_pool import Sampling
 
     group = [p for p in prompts for _ in range(2)]  # a GRPO group: each prompt twice
     # At a temperature other than 1 the logprobs must be those of the tempered distribution the tokens were
@@ -82,8 +82,8 @@ def _perturbed_model(tiny_model_dir, scale):
 def test_after_a_sync_the_engines_score_with_the_trainers_weights(pool, prompts, tiny_model_dir):
     import ray
 
-    from fcray.grpo.rollout import Sampling
-    from fcray.grpo.weight_sync import policy_weights
+    from fcray.engine.vllm_pool import Sampling
+    from fcray.engine.weight_sync import policy_weights
 
     [c], _ = pool.generate(prompts[:1], Sampling(temperature=1.0, max_tokens=16), seeds=[7])
     before = [ray.get(e.logprobs_of.remote(c.prompt_ids, c.completion_ids)) for e in pool.engines]
@@ -103,8 +103,8 @@ def test_after_a_sync_the_engines_score_with_the_trainers_weights(pool, prompts,
 def test_a_killed_engine_is_restarted_and_resynced(pool, prompts, tiny_model_dir):
     import ray
 
-    from fcray.grpo.rollout import Sampling
-    from fcray.grpo.weight_sync import policy_weights
+    from fcray.engine.vllm_pool import Sampling
+    from fcray.engine.weight_sync import policy_weights
 
     model = _perturbed_model(tiny_model_dir, 0.03)
     pool.sync(policy_weights(model), version=2)
@@ -131,7 +131,7 @@ def test_a_killed_engine_is_restarted_and_resynced(pool, prompts, tiny_model_dir
 
 
 def test_a_batch_larger_than_one_prefill_budget_generates_with_per_request_seeds(pool, prompts):
-    from fcray.grpo.rollout import Sampling
+    from fcray.engine.vllm_pool import Sampling
 
     # Over 40k prompt tokens: more than vLLM schedules in one step (16k), so a prompt would be split across
     # steps. With chunked prefill, vLLM's CPU backend crashed rewinding the seeded generator of such a

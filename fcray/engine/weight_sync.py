@@ -14,7 +14,7 @@ Two halves, one module:
 
 Each sync carries a version (the trainer's global step); engines remember the last version they loaded so
 a restarted engine, which comes back with the weights it was created from, is detected and re-synced
-(:mod:`fcray.grpo.rollout`).
+(:mod:`fcray.engine.vllm_pool`).
 
 On GPU clusters the same calls apply; the object store moves bytes through host memory, which for a 0.6B
 policy (1.2 GB in bf16) is well under a second per sync on one node. vLLM's NCCL weight-transfer engine is
@@ -73,7 +73,7 @@ def _base_state(model: Any, deltas: dict[str, Any]) -> NamedTensors:
 
 
 class WeightReceiver:
-    """Mixed into vLLM's worker class (``LLM(worker_extension_cls="fcray.grpo.weight_sync.WeightReceiver")``);
+    """Mixed into vLLM's worker class (``LLM(worker_extension_cls="fcray.engine.weight_sync.WeightReceiver")``);
     vLLM calls these methods on the worker, so ``self`` is the worker and ``self.model_runner.model`` the
     running model."""
 

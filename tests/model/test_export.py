@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from fcray.cli import main
-from fcray.sft.export import check_loads_in_vllm, merge_to_folder, verify_model, write_model_card
+from fcray.model.export import check_loads_in_vllm, merge_to_folder, verify_model, write_model_card
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ def test_full_model_weights_are_copies_with_hf_names(tiny_model_dir):
     import torch
     from transformers import AutoModelForCausalLM
 
-    from fcray.grpo.weight_sync import policy_weights
+    from fcray.engine.weight_sync import policy_weights
 
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
     weights = dict(policy_weights(model))
@@ -25,7 +25,7 @@ def test_lora_weights_are_merged_and_the_adapter_is_left_trainable(tiny_model_di
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
-    from fcray.grpo.weight_sync import policy_weights
+    from fcray.engine.weight_sync import policy_weights
 
     base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
     peft_model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_model_dir),
@@ -56,6 +56,6 @@ def test_lora_weights_are_merged_and_the_adapter_is_left_trainable(tiny_model_di
     (1, 3, 0, [(0, slice(0, 1))]),
 ])
 def test_pool_splits_requests_contiguously(n, engines, offset, expected):
-    from fcray.grpo.rollout import RolloutPool
+    from fcray.engine.vllm_pool import RolloutPool
 
     assert RolloutPool([object()] * engines).split(n, offset) == expected

