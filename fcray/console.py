@@ -71,6 +71,7 @@ class _Bar:
     bar: Any = None
     quarter: int = 0
     first: tuple[float, int] | None = None  # (time, done) of the first report: the rate excludes start-up
+    say: Any = None  # the console's line printer (counts lines); default: print to ``out``
 
     def update(self, done: int) -> None:
         if self.first is None:
@@ -92,8 +93,8 @@ class _Bar:
             rate_done, tail = done - self.first[1], ""
             if done < self.total and rate_done > 0:
                 tail = f", ~{format_seconds((now - self.first[0]) / rate_done * (self.total - done))} left"
-            print(f"      {self.task}: {done}/{self.total} ({100 * done // self.total}%) "
-                  f"in {format_seconds(elapsed)}{tail}", file=self.out, flush=True)
+            text = f"      {self.task}: {done}/{self.total} ({100 * done // self.total}%) in {format_seconds(elapsed)}{tail}"
+            (self.say or (lambda t: print(t, file=self.out, flush=True)))(text)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -126,7 +127,8 @@ class Stage:
             return
         if self._bar is None or self._bar.task != task or self._bar.total != total:
             self.close_bar()
-            self._bar = _Bar(task, total, self.console.out, self.console.tty, started=self._mark)
+            self._bar = _Bar(task, total, self.console.out, self.console.tty, started=self._mark,
+                             say=self.console.say)
         self._bar.update(done)
 
     def close_bar(self) -> None:
@@ -180,6 +182,7 @@ class Console:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.started = time.time()
         self.times: dict[str, float] = {}
+        self.lines = 0  # console lines printed by say() (progress lines are counted by their bars)
         key = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
         from fcray.model.tiny import cache_root
 
@@ -190,6 +193,7 @@ class Console:
             self.previous = {}
 
     def say(self, text: str = "") -> None:
+        self.lines += text.count("\n") + 1
         print(text, file=self.out, flush=True)
 
     def expected_total(self) -> float | None:

@@ -63,6 +63,59 @@ def _data_digest(files) -> str:
             f"by category (train/validation): {counts}")
 
 
+def _machine() -> str:
+    """``"Linux x86_64, AMD EPYC ..., 2 CPUs, 24 GiB"``: what a result was measured on."""
+    import os
+    import platform
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} CPUs, {memory:.0f} GiB"
+
+
+def _commit() -> str | None:
+    import subprocess
+
+    try:
+        commit = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (commit + ("+dirty" if dirty else "")) or None
+
+
+def write_results(workdir: Path, command: str, stage_seconds: dict[str, float], console_lines: int) -> Path:
+    """``<workdir>/results.json``: every metric of A, B, C (and served C), the paired deltas B-A and C-B as
+    ``[low, mean, high]``, the command, commit, date, machine and stage times — from the report's JSON."""
+    import datetime
+    import json
+
+    report = json.loads((workdir / "report" / "report.json").read_text())
+    by_label = {"base (A)": "A", "sft (B)": "B", "grpo (C)": "C", "served C (Ray Serve)": "served C"}
+    models = {short: {k: v["mean"] for k, v in report["results"][label]["metrics"].items() if v is not None}
+              for label, short in by_label.items() if label in report["results"]}
+    deltas = {}
+    for key, diffs in report["differences"].items():
+        later, _, earlier = key.partition(" - ")
+        if later in by_label and earlier in by_label:
+            deltas[f"{by_label[later]}-{by_label[earlier]}"] = {
+                k: [d["low"], d["mean"], d["high"]] for k, d in diffs.items()}
+    results = {"models": models, "deltas": deltas,
+               "n_examples": report["results"]["grpo (C)"]["examples"], "command": command, "commit": _commit(),
+               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+               "machine": _machine(), "stage_seconds": stage_seconds,
+               "total_seconds": sum(stage_seconds.values()), "console_lines": console_lines}
+    path = workdir / "results.json"
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    return path
+
+
 def _headline(results: dict[str, dict]) -> str:
     """``held-out: parse_rate 0.000 → 0.994 | ...`` for a few metrics across the models given, in order."""
     cells = []
@@ -159,6 +212,10 @@ def _run_demo(config: FcrayConfig, config_file: str | None, overrides, bfcl: boo
     say(format_comparison({**{label(s): r for s, r in results.items()}, "served C": served}))
     say(f"\nreport (tables, intervals, BFCL, plots): {workdir / 'report' / 'report.md'}")
     say(f"models: A {model_path} | B {run_dir / 'model'} | C {grpo_dir / 'model'}")
+    command = " ".join(["fcray demo", "--preset", config.preset,
+                        *(["--config", config_file] if config_file else []), *[f"--set {o}" for o in overrides]])
+    say(f"results (every metric, paired deltas, command, commit, machine): "
+        f"{write_results(workdir, command, console.times, console.lines + 2)}")
     say(f"fcray demo: done in {format_seconds(time.time() - console.started)}. vLLM settings sweep (Ray Tune, not "
         f"part of the demo): python -m tune.sweep --preset {config.preset} --set workdir={workdir}")
     return 0

@@ -44,6 +44,12 @@ def test_demo_runs_data_sft_and_grpo_through_ray_job_submit(tmp_path, tiny_model
     assert {"1-data.log", "2-model.log", "3-sft.log", "4-grpo.log", "5-serve.log", "6-eval.log"} <= set(logs)
     assert "submitted successfully" in logs["3-sft.log"] and "RayTrainWorker" in logs["3-sft.log"]
     assert not any("LOAD_GLOBAL" in text for text in logs.values())  # Ray Train's print patch is off
+    results = json.loads((tmp_path / "results.json").read_text())  # what docs/results/ keeps
+    assert set(results["models"]) == {"A", "B", "C", "served C"} and results["n_examples"] == 8
+    assert set(results["deltas"]) >= {"B-A", "C-B"} and len(results["deltas"]["C-B"]["exact_match"]) == 3
+    assert results["command"].startswith("fcray demo --preset tiny") and results["machine"] and results["date"]
+    assert set(results["stage_seconds"]) == {"data", "model", "sft", "grpo", "serve", "eval"}
+    assert results["console_lines"] <= len(lines)
     reports = [line for line in logs["3-sft.log"].splitlines() if "Reporting training result" in line]
     assert len(reports) == len(set(reports))  # each worker line once
     grpo_dir = tmp_path / "runs" / "grpo-tiny"
