@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("sft", "grpo", "serve"),           # training and serving stages (never import evaluation)
     ("eval",),                          # evaluation of any model, and the report (which plots GRPO's curves)
     ("bench",),                         # load test and settings sweep of the served app
-    ("console", "demo", "cli"),         # what composes the stages: the main job and the command line
+    ("console", "demo", "results", "cli"),  # what composes the stages: the main job, its results, the CLI
 ]
 LAYER_OF = {name: level for level, names in enumerate(LAYERS) for name in names}
 

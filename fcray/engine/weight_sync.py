@@ -18,7 +18,7 @@ a restarted engine, which comes back with the weights it was created from, is de
 
 On GPU clusters the same calls apply; the object store moves bytes through host memory, which for a 0.6B
 policy (1.2 GB in bf16) is well under a second per sync on one node. vLLM's NCCL weight-transfer engine is
-the faster path for multi-node, large-policy setups and is not wired in here (see the README).
+the faster path for multi-node, large-policy setups and is not wired in here (see docs/training.md).
 """
 
 from __future__ import annotations

@@ -51,4 +51,4 @@ def test_agreement_on_perturbed_outputs(results):
     for d in disagreements:
         print(d)
     assert agreed / total >= 0.995
-    assert not disagreements, "every remaining difference must be documented (README, BFCL agreement)"
+    assert not disagreements, "every remaining difference must be documented (docs/rewards.md, BFCL agreement)"
