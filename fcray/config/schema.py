@@ -181,7 +181,8 @@ class GRPOConfig:
     cpus_per_worker: int = 1
     use_gpu: bool = False
     rollout: RolloutConfig = field(default_factory=RolloutConfig)
-    # Reward components and weights, named as in fcray.toolcall's reward registry (fcray.toolcall.COMPONENTS);
+    # Reward components and weights, named as in fcray.toolcall's reward registry (fcray.toolcall.COMPONENTS)
+    # or, for a custom component, by dotted path (my_pkg.rewards:fn, importable on the workers);
     # penalties (no_call_penalty, ask_penalty) score -1 when triggered, so give them a positive weight.
     reward_weights: dict[str, float] = field(
         default_factory=lambda: {"parse": 0.25, "schema": 0.25, "execute": 0.25, "match": 0.25}
@@ -208,10 +209,12 @@ class GRPOConfig:
         _check(self.max_prompt_length + self.max_completion_length <= self.rollout.max_model_len,
                "grpo.rollout.max_model_len", f"must be >= grpo.max_prompt_length + grpo.max_completion_length "
                f"({self.max_prompt_length + self.max_completion_length})")
-        from fcray.toolcall.reward import COMPONENTS  # the registry configs name rewards by
+        from fcray.toolcall.reward import check_weights  # the registry configs name rewards by
 
-        unknown = sorted(set(self.reward_weights) - set(COMPONENTS))
-        _check(not unknown, "grpo.reward_weights", f"unknown reward component(s) {unknown}; available: {sorted(COMPONENTS)}")
+        try:
+            check_weights(self.reward_weights)
+        except KeyError as error:
+            _check(False, "grpo.reward_weights", error.args[0])
         _check(bool(self.reward_weights), "grpo.reward_weights", "name at least one reward component")
         _check(all(w >= 0 for w in self.reward_weights.values()), "grpo.reward_weights", "weights must be >= 0")
 

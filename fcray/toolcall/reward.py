@@ -47,7 +47,34 @@ class Score:
     reason: str = ""
 
 
-# ---- shared per-completion work (cached on the Parsed object's identity by the composite) ------------
+# ---- shared per-completion work: computed at most once per (completion, example), on demand -----------
+
+
+class Context:
+    """What several components need for one completion and one example — the schema check of its calls,
+    the argument metrics, the tool registry — computed the first time a component asks and shared after."""
+
+    def __init__(self, parsed: Parsed, example: Mapping[str, Any], registry: ToolRegistry = DEFAULT_REGISTRY):
+        self.parsed, self.example, self.registry = parsed, example, registry
+        self._issues: list[list[SchemaIssue]] | None = None
+        self._metrics: CallMetrics | None = None
+        self._have_metrics = False
+
+    @property
+    def issues(self) -> list[list[SchemaIssue]]:
+        if self._issues is None:
+            self._issues = check_calls(self.parsed.calls, self.example["tools"])
+        return self._issues
+
+    @property
+    def metrics(self) -> CallMetrics | None:
+        if not self._have_metrics:
+            self._metrics, self._have_metrics = metrics_for(self.parsed, self.example), True
+        return self._metrics
+
+
+def _context(completion: Any, example: Mapping[str, Any], context: Context | None) -> Context:
+    return context if context is not None else Context(as_parsed(completion), example)
 
 
 def _parameters(example: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -58,11 +85,46 @@ def _kind(example: Mapping[str, Any]) -> str:
     return example["ground_truth"]["kind"]
 
 
-# ---- components ---------------------------------------------------------------------------------------
+# ---- components: one pure function each, ``component(completion, example, context=None) -> Score``,
+# registered once in COMPONENTS; judge(), the composite and the TRL adapters all iterate this table. ------
+
+Component = Callable[..., Score]
+COMPONENTS: dict[str, Component] = {}
 
 
-def parse_score(completion: Any, example: Mapping[str, Any]) -> Score:
-    parsed = as_parsed(completion)
+def component(name: str) -> Callable[[Component], Component]:
+    """Register a reward component under ``name`` (the name ``grpo.reward_weights`` uses)."""
+    def register(fn: Component) -> Component:
+        if name in COMPONENTS:
+            raise ValueError(f"reward component '{name}' is registered twice")
+        COMPONENTS[name] = fn
+        return fn
+
+    return register
+
+
+# Examples for the doctests below.
+_CALL = {"tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {
+    "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}],
+         "messages": [{"role": "user", "content": "Weather in Oslo?"}, {"role": "assistant", "content": ""}],
+         "ground_truth": {"kind": "call", "calls": [{"name": "get_weather", "arguments": {"city": ["Oslo"]}}]}}
+_NO_CALL = {**_CALL, "ground_truth": {"kind": "no_call"}}
+_ASK = {**_CALL, "ground_truth": {"kind": "ask", "missing": ["city"]}}
+_OSLO = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Oslo"}}\n</tool_call>'
+_PARIS = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>'
+
+
+@component("parse")
+def parse_score(completion: Any, example: Mapping[str, Any], context: Context | None = None) -> Score:
+    """1 if a call was expected and the completion parses to at least one call; for a no-call or ask example,
+    1 if it has no tool-call markup at all.
+
+    >>> parse_score(_OSLO, _CALL).value, parse_score("<tool_call>\\n{broken", _CALL).value
+    (1.0, 0.0)
+    >>> parse_score("No tool fits.", _NO_CALL).value
+    1.0
+    """
+    parsed = _context(completion, example, context).parsed
     if _kind(example) == "call":
         return Score(1.0, "ok") if parsed.ok else Score(0.0, parsed.status)
     if parsed.status == "no_call":
@@ -80,28 +142,50 @@ def _unless_checkable(parsed: Parsed, example: Mapping[str, Any]) -> Score | Non
     return None
 
 
-def schema_score(completion: Any, example: Mapping[str, Any], issues: list[list[SchemaIssue]] | None = None) -> Score:
-    parsed = as_parsed(completion)
-    if (early := _unless_checkable(parsed, example)) is not None:
+@component("schema")
+def schema_score(completion: Any, example: Mapping[str, Any], context: Context | None = None) -> Score:
+    """The share of calls that name an offered tool and fit its JSON Schema (1 if no call is made where none
+    was expected).
+
+    >>> schema_score(_OSLO, _CALL).value
+    1.0
+    >>> schema_score('<tool_call>\\n{"name": "get_weather", "arguments": {}}\\n</tool_call>', _CALL).reason
+    'missing_required'
+    """
+    ctx = _context(completion, example, context)
+    if (early := _unless_checkable(ctx.parsed, example)) is not None:
         return early
-    issues = check_calls(parsed.calls, example["tools"]) if issues is None else issues
-    bad = [i[0].reason for i in issues if i]
-    return Score(1 - len(bad) / len(issues), bad[0] if bad else "ok")
+    bad = [i[0].reason for i in ctx.issues if i]
+    return Score(1 - len(bad) / len(ctx.issues), bad[0] if bad else "ok")
 
 
-def execute_score(completion: Any, example: Mapping[str, Any], registry: ToolRegistry = DEFAULT_REGISTRY,
-                  issues: list[list[SchemaIssue]] | None = None) -> Score:
-    parsed = as_parsed(completion)
-    if (early := _unless_checkable(parsed, example)) is not None:
+@component("execute")
+def execute_score(completion: Any, example: Mapping[str, Any], context: Context | None = None) -> Score:
+    """The share of calls the tool registry runs without error (arguments are validated first).
+
+    >>> execute_score(_OSLO, _CALL).value
+    1.0
+    """
+    ctx = _context(completion, example, context)
+    if (early := _unless_checkable(ctx.parsed, example)) is not None:
         return early
-    issues = check_calls(parsed.calls, example["tools"]) if issues is None else issues
-    runs = [registry.execute(call, example["tools"], call_issues) for call, call_issues in zip(parsed.calls, issues)]
+    runs = [ctx.registry.execute(call, example["tools"], call_issues)
+            for call, call_issues in zip(ctx.parsed.calls, ctx.issues)]
     failed = [r.reason for r in runs if not r.ok]
     return Score(1 - len(failed) / len(runs), failed[0] if failed else "ok")
 
 
-def match_score(completion: Any, example: Mapping[str, Any]) -> Score:
-    parsed = as_parsed(completion)
+@component("match")
+def match_score(completion: Any, example: Mapping[str, Any], context: Context | None = None) -> Score:
+    """1 if the calls equal the ground truth under BFCL's rules; for no-call, 1 without a call; for ask, 1 if
+    the reply asks for every missing argument without calling.
+
+    >>> match_score(_OSLO, _CALL).value, match_score(_PARIS, _CALL).value
+    (1.0, 0.0)
+    >>> match_score("Which city do you mean?", _ASK).value
+    1.0
+    """
+    parsed = _context(completion, example, context).parsed
     truth = example["ground_truth"]
     if truth["kind"] == "no_call":
         return Score(1.0, "no call") if not parsed.calls and not parsed.failed else Score(0.0, "called a tool")
@@ -136,55 +220,95 @@ def metrics_for(completion: Any, example: Mapping[str, Any]) -> CallMetrics | No
     return call_metrics(parsed.calls, truth["calls"], _parameters(example), "", haystack)
 
 
-def args_f1_score(completion: Any, example: Mapping[str, Any], metrics: CallMetrics | None = None) -> Score:
-    parsed = as_parsed(completion)
-    if (early := _unless_checkable(parsed, example)) is not None:
+@component("args_f1")
+def args_f1_score(completion: Any, example: Mapping[str, Any], context: Context | None = None) -> Score:
+    """Argument-level F1 of the calls against the ground truth.
+
+    >>> args_f1_score(_OSLO, _CALL).value, args_f1_score(_PARIS, _CALL).value
+    (1.0, 0.0)
+    """
+    ctx = _context(completion, example, context)
+    if (early := _unless_checkable(ctx.parsed, example)) is not None:
         return early
-    metrics = metrics_for(parsed, example) if metrics is None else metrics
+    metrics = ctx.metrics
     return Score(metrics.f1, f"p={metrics.precision:.2f} r={metrics.recall:.2f}")
 
 
-def name_score(completion: Any, example: Mapping[str, Any], metrics: CallMetrics | None = None) -> Score:
+@component("name")
+def name_score(completion: Any, example: Mapping[str, Any], context: Context | None = None) -> Score:
     """1 if the calls name exactly the expected functions (as a multiset), whatever their arguments: the
-    first thing a policy must get right, and a denser signal than ``match`` while arguments are still wrong."""
-    parsed = as_parsed(completion)
-    if (early := _unless_checkable(parsed, example)) is not None:
+    first thing a policy must get right, and a denser signal than ``match`` while arguments are still wrong.
+
+    >>> name_score(_PARIS, _CALL).value
+    1.0
+    """
+    ctx = _context(completion, example, context)
+    if (early := _unless_checkable(ctx.parsed, example)) is not None:
         return early
-    metrics = metrics_for(parsed, example) if metrics is None else metrics
-    return Score(1.0, "ok") if metrics.name_correct else Score(0.0, "wrong function(s)")
+    return Score(1.0, "ok") if ctx.metrics.name_correct else Score(0.0, "wrong function(s)")
 
 
-def no_call_penalty(completion: Any, example: Mapping[str, Any]) -> Score:
-    if _kind(example) == "no_call" and as_parsed(completion).calls:
+@component("no_call_penalty")
+def no_call_penalty(completion: Any, example: Mapping[str, Any], context: Context | None = None) -> Score:
+    """-1 for a call where none was expected, else 0.
+
+    >>> no_call_penalty(_OSLO, _NO_CALL).value, no_call_penalty(_OSLO, _CALL).value
+    (-1.0, 0.0)
+    """
+    if _kind(example) == "no_call" and _context(completion, example, context).parsed.calls:
         return Score(-1.0, "called when no call was expected")
     return Score(0.0, "")
 
 
-def ask_penalty(completion: Any, example: Mapping[str, Any]) -> Score:
+@component("ask_penalty")
+def ask_penalty(completion: Any, example: Mapping[str, Any], context: Context | None = None) -> Score:
+    """-1 on an ask example unless the reply asks for the missing argument without calling, else 0.
+
+    >>> ask_penalty("It is sunny.", _ASK).value, ask_penalty("Which city?", _ASK).value
+    (-1.0, 0.0)
+    """
     if _kind(example) != "ask":
         return Score(0.0, "")
-    if match_score(completion, example).value == 1.0:
+    if match_score(completion, example, context).value == 1.0:
         return Score(0.0, "asked")
     return Score(-1.0, "did not ask for the missing argument")
 
 
-COMPONENTS: dict[str, Callable[..., Score]] = {
-    "parse": parse_score,
-    "schema": schema_score,
-    "execute": execute_score,
-    "match": match_score,
-    "args_f1": args_f1_score,
-    "name": name_score,
-    "no_call_penalty": no_call_penalty,
-    "ask_penalty": ask_penalty,
-}
 DEFAULT_WEIGHTS = {"parse": 0.25, "schema": 0.25, "execute": 0.25, "match": 0.25}
 
 
+def resolve_component(name: str) -> Component:
+    """A registered component, or a custom one by dotted path (``my_pkg.rewards:fn`` or ``my_pkg.rewards.fn``),
+    as TRL takes reward functions by path. A custom component has the same signature
+    ``fn(completion, example, context=None)`` and returns a :class:`Score` or a number."""
+    if name in COMPONENTS:
+        return COMPONENTS[name]
+    module, sep, attr = name.partition(":") if ":" in name else name.rpartition(".")
+    if not sep or not module:
+        raise KeyError(f"unknown reward component(s) ['{name}']; available: {sorted(COMPONENTS)} "
+                       f"or a dotted path to a function (my_pkg.rewards:fn)")
+    import importlib
+
+    try:
+        fn = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as error:
+        raise KeyError(f"reward component '{name}': cannot import it ({error})") from error
+    if not callable(fn):
+        raise KeyError(f"reward component '{name}' is not a function")
+
+    def custom(completion: Any, example: Mapping[str, Any], context: Context | None = None) -> Score:
+        value = fn(completion, example, context)
+        return value if isinstance(value, Score) else Score(float(value), "")
+
+    return custom
+
+
 def check_weights(weights: Mapping[str, float]) -> None:
-    unknown = sorted(set(weights) - set(COMPONENTS))
+    unknown = sorted(n for n in weights if n not in COMPONENTS and not (":" in n or "." in n))
     if unknown:
         raise KeyError(f"unknown reward component(s) {unknown}; available: {sorted(COMPONENTS)}")
+    for name in weights:
+        resolve_component(name)
 
 
 @dataclass
@@ -213,26 +337,15 @@ class Judgement:
 
 def judge(completion: Any, example: Mapping[str, Any], weights: Mapping[str, float] | None = None,
           registry: ToolRegistry = DEFAULT_REGISTRY, components: tuple[str, ...] = tuple(COMPONENTS)) -> Judgement:
-    """Parse once, score every component, and combine with ``weights`` (default: the reference recipe)."""
+    """Parse once, score every component in the table (and every weighted one) on one shared
+    :class:`Context`, and combine them with ``weights`` (default: the reference recipe)."""
     weights = DEFAULT_WEIGHTS if weights is None else weights
-    parsed = as_parsed(completion)
-    issues = check_calls(parsed.calls, example["tools"]) if parsed.ok and _kind(example) == "call" else None
-    wanted = dict.fromkeys([*components, *weights])
-    metrics = metrics_for(parsed, example) if "args_f1" in wanted or "name" in wanted else None
-    scores: dict[str, Score] = {}
-    for name in wanted:
-        if name == "schema":
-            scores[name] = schema_score(parsed, example, issues)
-        elif name == "execute":
-            scores[name] = execute_score(parsed, example, registry, issues)
-        elif name == "args_f1":
-            scores[name] = args_f1_score(parsed, example, metrics)
-        elif name == "name":
-            scores[name] = name_score(parsed, example, metrics)
-        else:
-            scores[name] = COMPONENTS[name](parsed, example)
+    context = Context(as_parsed(completion), example, registry)
+    scores = {name: resolve_component(name)(context.parsed, example, context)
+              for name in dict.fromkeys([*components, *weights])}
     reward = sum(w * scores[name].value for name, w in weights.items())
-    return Judgement(parsed, scores, reward, metrics)
+    metrics = context.metrics if context._have_metrics else None
+    return Judgement(context.parsed, scores, reward, metrics)
 
 
 def composite(completion: Any, example: Mapping[str, Any], weights: Mapping[str, float] | None = None) -> float:
@@ -267,10 +380,10 @@ def make_trl_reward(name: str, weights: Mapping[str, float] | None = None) -> Ca
             return composite(completion, example, weights)
     else:
         check_weights({name: 1.0})
-        component = COMPONENTS[name]
+        scorer = resolve_component(name)
 
         def score(completion: Any, example: dict[str, Any]) -> float:
-            return component(completion, example).value
+            return scorer(completion, example).value
 
     def reward(prompts: list[Any], completions: list[Any], **columns: Any) -> list[float]:
         return [score(completion, _example_from_columns(i, columns)) for i, completion in enumerate(completions)]
@@ -287,14 +400,9 @@ def trl_reward_funcs(weights: Mapping[str, float]) -> tuple[list[Callable[..., l
     return [make_trl_reward(n) for n in names], [float(weights[n]) for n in names]
 
 
-REWARDS: dict[str, Callable[..., Callable[..., list[float]]]] = {
-    "composite": lambda weights=None: make_trl_reward("composite", weights),
-    **{name: (lambda name=name: lambda weights=None: make_trl_reward(name))() for name in COMPONENTS},
-}
-
-
 def get_reward(name: str, weights: Mapping[str, float] | None = None) -> Callable[..., list[float]]:
-    """Look a reward up by the name a config uses (``composite`` or a component name)."""
-    if name not in REWARDS:
-        raise KeyError(f"unknown reward '{name}'; available: {sorted(REWARDS)}")
-    return REWARDS[name](weights)
+    """A TRL reward function by the name a config uses: ``composite`` (weighted by ``weights``), a registered
+    component, or a custom component's dotted path."""
+    if name != "composite" and name not in COMPONENTS and not (":" in name or "." in name):
+        raise KeyError(f"unknown reward '{name}'; available: {sorted(['composite', *COMPONENTS])}")
+    return make_trl_reward(name, weights)

@@ -105,3 +105,28 @@ def test_unknown_reward_names_are_errors():
         get_reward("fromat")
     with pytest.raises(KeyError, match=r"unknown reward component\(s\) \['fromat'\]"):
         make_trl_reward("composite", {"fromat": 1.0})
+
+
+def test_every_component_is_registered_once_with_one_signature_and_a_doctest():
+    import inspect
+
+    for name, fn in COMPONENTS.items():
+        assert list(inspect.signature(fn).parameters) == ["completion", "example", "context"], name
+        assert ">>> " in (fn.__doc__ or ""), f"{name} has no doctest"
+    from fcray.toolcall.reward import component
+
+    with pytest.raises(ValueError, match="registered twice"):
+        component("parse")(lambda completion, example, context=None: None)
+
+
+def test_a_custom_component_by_dotted_path(tmp_path, monkeypatch):
+    (tmp_path / "my_rewards.py").write_text(
+        "def brevity(completion, example, context=None):\n    return 1.0 if len(str(completion)) < 500 else 0.0\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    short = tc("get_weather", {"city": "Oslo"})
+    assert judge(short, CALL_EX, {"match": 1.0, "my_rewards:brevity": 0.5}).reward == pytest.approx(1.5)
+    funcs, weights = trl_reward_funcs({"my_rewards.brevity": 1.0})
+    rows = [encode_row(CALL_EX)]
+    assert funcs[0](["p"], [short], **{k: [r[k] for r in rows] for k in rows[0]}) == [1.0]
+    with pytest.raises(KeyError, match="cannot import"):
+        trl_reward_funcs({"my_rewards:missing": 1.0})
