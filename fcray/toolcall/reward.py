@@ -344,7 +344,8 @@ def judge(completion: Any, example: Mapping[str, Any], weights: Mapping[str, flo
     scores = {name: resolve_component(name)(context.parsed, example, context)
               for name in dict.fromkeys([*components, *weights])}
     reward = sum(w * scores[name].value for name, w in weights.items())
-    metrics = context.metrics if context._have_metrics else None
+    # the finer argument metrics whenever a component that reads them was asked for (unparsed calls included)
+    metrics = context.metrics if {"args_f1", "name"} & set(scores) else None
     return Judgement(context.parsed, scores, reward, metrics)
 
 
