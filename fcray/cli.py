@@ -202,8 +202,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import os
-
     from fcray.serve.config import write_serve_config
 
     config = config_from_args(args)
@@ -215,11 +213,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
             for path in write_manifests(config):
                 print(f"wrote {path}")
         return 0
-    from fcray.cluster import ensure_head, running_head, stop_started_head, use_head
-    from fcray.serve.launch import deploy, shutdown
+    from fcray.cluster import ensure_head, use_head
+    from fcray.serve.launch import deploy
 
     if args.stop:
-        return _stop_serving(running_head(), shutdown, stop_started_head, use_head)
+        return _stop_serving()
     head = ensure_head(num_cpus=args.num_cpus)
     use_head(head)  # the Serve REST client authenticates like `ray job submit` does
     served = deploy(config, head.address, args.model)
@@ -228,8 +226,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stop_serving(head, shutdown, stop_started_head, use_head) -> int:
+def _stop_serving() -> int:
     """``fcray serve --stop``: delete the Serve apps, then stop the head if `fcray serve` started it."""
+    from fcray.cluster import running_head, stop_started_head, use_head
+    from fcray.serve.launch import shutdown
+
+    head = running_head()
     if head is None:
         print("fcray serve --stop: no Ray cluster answers (RAY_ADDRESS, or a local head on fcray's dashboard "
               "port): nothing to stop")
@@ -237,7 +239,7 @@ def _stop_serving(head, shutdown, stop_started_head, use_head) -> int:
     use_head(head)
     shutdown(head.address)
     print(f"fcray serve --stop: deleted the Serve apps on {head.address}")
-    pid = stop_started_head() if head.address.startswith("http://127.0.0.1:") else None
+    pid = stop_started_head(head.address)
     if pid is not None:
         print(f"fcray serve --stop: stopped the Ray head that fcray started there (process {pid})")
     else:
@@ -246,8 +248,6 @@ def _stop_serving(head, shutdown, stop_started_head, use_head) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    import os
-
     from fcray.bench.loadgen import bench_into
 
     config = config_from_args(args)

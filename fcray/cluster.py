@@ -25,6 +25,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 def dashboard_port() -> int:
@@ -172,6 +173,25 @@ def _wait_for_dashboard(address: str, exited=lambda: None) -> None:
         time.sleep(1)
 
 
+def _start_head(port: int, num_cpus: int | None, env: dict[str, str], log: Any,
+                detached: bool = False) -> subprocess.Popen:
+    """``ray start --head --block`` on dashboard ``port``, its output into ``log`` (a file opened for reading
+    too), returned once its dashboard answers. ``--block`` keeps it one process that owns the head, so
+    terminating that process stops exactly this head (``ray stop`` would stop every Ray on the machine)."""
+    head = subprocess.Popen(_head_command(port, num_cpus, block=True), stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, env={**os.environ, **env}, start_new_session=detached)
+
+    def exited() -> str | None:
+        if head.poll() is None:
+            return None
+        log.flush()
+        log.seek(0)
+        return _start_failure(head.returncode, log.read())
+
+    _wait_for_dashboard(f"http://127.0.0.1:{port}", exited)
+    return head
+
+
 def _state_dir() -> Path:
     """Where fcray records the lasting heads it started (beside Ray's own temp dir, honouring RAY_TMPDIR)."""
     return Path(os.environ.get("RAY_TMPDIR") or tempfile.gettempdir()) / "fcray-heads"
@@ -193,14 +213,11 @@ def ensure_head(num_cpus: int | None = None) -> RayHead:
     record = _head_record(port)
     record.parent.mkdir(parents=True, exist_ok=True)
     log_path = record.with_suffix(".log")
-    # `--block` keeps `ray start` as one process that owns the head; a new session detaches it from this
-    # command, so the head outlives it, and terminating that process later stops exactly this head.
-    with open(log_path, "w") as log:
-        head = subprocess.Popen(_head_command(port, num_cpus, block=True), stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, env={**os.environ, **env}, start_new_session=True)
+    # A new session detaches the head from this command, so it outlives it; terminating that one
+    # `ray start --block` process later stops exactly this head.
+    with open(log_path, "w+") as log:
+        head = _start_head(port, num_cpus, env, log, detached=True)
     address = f"http://127.0.0.1:{port}"
-    _wait_for_dashboard(address, lambda: None if head.poll() is None else
-                        _start_failure(head.returncode, log_path.read_text(errors="replace")))
     record.write_text(json.dumps({"pid": head.pid, "address": address, "log": str(log_path)}))
     return RayHead(address, env)
 
@@ -229,14 +246,18 @@ def _stop_process(pid: int, timeout: float = 60) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
-def stop_started_head(port: int | None = None) -> int | None:
-    """Stop the lasting head that :func:`ensure_head` started on this dashboard ``port`` (default: fcray's),
-    by the process id it recorded — never ``ray stop``, which would stop every Ray on the machine. Returns
-    the process id stopped, or ``None`` when fcray started no head there (that cluster is left alone)."""
-    record = _head_record(dashboard_port() if port is None else port)
-    if not record.is_file():
+def stop_started_head(address: str) -> int | None:
+    """Stop the lasting head at dashboard ``address`` if :func:`ensure_head` started it, by the process id it
+    recorded — never ``ray stop``, which would stop every Ray on the machine. Returns the process id stopped,
+    or ``None`` when fcray started no head there (that cluster is left alone)."""
+    port = address.rstrip("/").rpartition(":")[2]
+    record = _head_record(int(port)) if port.isdigit() else None
+    if record is None or not record.is_file():
         return None
-    pid = json.loads(record.read_text())["pid"]
+    recorded = json.loads(record.read_text())
+    if recorded["address"] != address:
+        return None
+    pid = recorded["pid"]
     stopped = None
     if _is_our_head(pid):
         _stop_process(pid)
@@ -259,24 +280,11 @@ def ray_head(num_cpus: int | None = None) -> Iterator[RayHead]:
         yield running
         return
     port = dashboard_port()
-    address = f"http://127.0.0.1:{port}"
     env = _new_head_env()
-    # --block keeps `ray start` in the foreground: stopping that one process stops exactly the head it
-    # started (`ray stop` would stop every Ray process on the machine, a user's own cluster included).
     with tempfile.TemporaryFile("w+") as log:
-        head = subprocess.Popen(_head_command(port, num_cpus, block=True), stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
-                                env={**os.environ, **env})
-
-        def exited() -> str | None:
-            if head.poll() is None:
-                return None
-            log.seek(0)
-            return _start_failure(head.returncode, log.read())
-
+        head = _start_head(port, num_cpus, env, log)
         try:
-            _wait_for_dashboard(address, exited)
-            yield RayHead(address, env)
+            yield RayHead(f"http://127.0.0.1:{port}", env)
         finally:
             head.terminate()
             try:

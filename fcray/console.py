@@ -65,13 +65,13 @@ class _Bar:
 
     task: str
     total: int
-    out: IO[str]
+    out: IO[str]             # where a tqdm bar draws (a terminal)
     tty: bool
+    say: Any                 # the console's line printer (it counts the lines)
     started: float = field(default_factory=time.time)
     bar: Any = None
     quarter: int = 0
     first: tuple[float, int] | None = None  # (time, done) of the first report: the rate excludes start-up
-    say: Any = None  # the console's line printer (counts lines); default: print to ``out``
 
     def update(self, done: int) -> None:
         if self.first is None:
@@ -94,7 +94,7 @@ class _Bar:
             if done < self.total and rate_done > 0:
                 tail = f", ~{format_seconds((now - self.first[0]) / rate_done * (self.total - done))} left"
             text = f"      {self.task}: {done}/{self.total} ({100 * done // self.total}%) in {format_seconds(elapsed)}{tail}"
-            (self.say or (lambda t: print(t, file=self.out, flush=True)))(text)
+            self.say(text)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -118,17 +118,17 @@ class Stage:
         if parsed is not None:
             self.progress(*parsed)
             return
-        self.log.write(text if text.endswith("\n") else text + "\n")
+        text = text if text.endswith("\n") else text + "\n"
+        self.log.write(text)
         if self.console.verbose:
-            self.console.out.write(text if text.endswith("\n") else text + "\n")
+            self.console.out.write(text)
 
     def progress(self, task: str, done: int, total: int) -> None:
         if self.console.verbose:
             return
         if self._bar is None or self._bar.task != task or self._bar.total != total:
             self.close_bar()
-            self._bar = _Bar(task, total, self.console.out, self.console.tty, started=self._mark,
-                             say=self.console.say)
+            self._bar = _Bar(task, total, self.console.out, self.console.tty, self.console.say, started=self._mark)
         self._bar.update(done)
 
     def close_bar(self) -> None:

@@ -20,18 +20,16 @@ def serve_and_score(config: FcrayConfig, head, model: Path, say=print) -> dict:
     """Deploy ``model`` with fcray's Serve app on ``head``, score the served model on the validation set
     through its OpenAI API (eval's endpoint backend, into ``<workdir>/eval/served``), load-test it over
     ``bench.*`` (``<workdir>/bench``), then delete the app. Returns the served model's eval results."""
-    import os
     import shutil
     from dataclasses import replace
 
     from fcray.bench.loadgen import bench_into
+    from fcray.cluster import use_head
     from fcray.data.pipeline import validation_examples
     from fcray.eval.run import run_eval
     from fcray.eval.stages import eval_dir
     from fcray.serve.launch import deploy, shutdown
     from fcray.workdir import bench_dir
-
-    from fcray.cluster import use_head
 
     use_head(head)  # Serve's REST client authenticates like `ray job submit`
     deployment = deploy(config, head.address, model=str(model))
@@ -212,10 +210,10 @@ def _run_demo(config: FcrayConfig, config_file: str | None, overrides, bfcl: boo
     say(format_comparison({**{label(s): r for s, r in results.items()}, "served C": served}))
     say(f"\nreport (tables, intervals, BFCL, plots): {workdir / 'report' / 'report.md'}")
     say(f"models: A {model_path} | B {run_dir / 'model'} | C {grpo_dir / 'model'}")
-    command = " ".join(["fcray demo", "--preset", config.preset,
-                        *(["--config", config_file] if config_file else []), *[f"--set {o}" for o in overrides]])
-    say(f"results (every metric, paired deltas, command, commit, machine): "
-        f"{write_results(workdir, command, console.times, console.lines + 2)}")
+    say(f"results (every metric, paired deltas, command, commit, machine): {workdir / 'results.json'}")
     say(f"fcray demo: done in {format_seconds(time.time() - console.started)}. vLLM settings sweep (Ray Tune, not "
         f"part of the demo): python -m tune.sweep --preset {config.preset} --set workdir={workdir}")
+    command = " ".join(["fcray demo", "--preset", config.preset,
+                        *(["--config", config_file] if config_file else []), *[f"--set {o}" for o in overrides]])
+    write_results(workdir, command, console.times, console.lines)  # after the last line: its count is final
     return 0

@@ -175,7 +175,7 @@ def test_a_lasting_head_is_stopped_by_its_process_id(tmp_path, monkeypatch):
     assert main(["serve", "--stop"]) == 0
     assert not cluster._dashboard_up(head.address) and not cluster._is_our_head(record["pid"])
     assert not cluster._head_record(port).exists()
-    assert cluster.stop_started_head(port) is None  # nothing of ours left to stop
+    assert cluster.stop_started_head(head.address) is None  # nothing of ours left to stop
 
 
 @pytest.mark.parametrize("token_path_env", [False, True])
