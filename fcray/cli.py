@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from fcray.config import ConfigError, FcrayConfig, available_presets, config_to_dict, load_config
+from fcray.config import ConfigError, FcrayConfig, available_presets, config_to_dict, explain, load_config
 from fcray.data.report import DataError
 from fcray.eval.errors import EvalError
 
@@ -33,7 +33,16 @@ def config_from_args(args: argparse.Namespace, extra: list[str] | None = None) -
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    print(yaml.safe_dump(config_to_dict(config_from_args(args)), sort_keys=False), end="")
+    config = config_from_args(args)
+    if args.explain is None:
+        print(yaml.safe_dump(config_to_dict(config), sort_keys=False), end="")
+        return 0
+    rows = explain(config, args.explain)
+    width = max(len(key) for key, *_ in rows)
+    for key, type_name, value, help_text in rows:
+        # one line per setting: its key, its value in this configuration, its type, what it does
+        print(f"{key:<{width}}  {yaml.safe_dump(value, default_flow_style=True).strip().removesuffix('...').strip()}"
+              f"  ({type_name})  {help_text}")
     return 0
 
 
@@ -104,17 +113,18 @@ def cmd_sft(args: argparse.Namespace) -> int:
         from fcray.eval.compare import format_comparison
         from fcray.model.tiny import resolve_model_path
         from fcray.eval.stages import evaluate_sft_run
-        from fcray.sft.train import sft_run_dir
+        from fcray.workdir import run_dir
 
         base_model = resolve_model_path(config.model.name_or_path, config.model.tiny)
-        summaries = evaluate_sft_run(config, sft_run_dir(config, args.run_name), base_model)
+        summaries = evaluate_sft_run(config, run_dir(config, "sft", args.run_name), base_model)
         print(f"held-out validation ({summaries['sft']['examples']} examples), fcray.toolcall checks:")
         print(format_comparison(summaries))
     return 0
 
 
 def cmd_grpo(args: argparse.Namespace) -> int:
-    from fcray.grpo.train import grpo_run_dir, run_grpo, starting_model
+    from fcray.grpo.train import run_grpo, starting_model
+    from fcray.workdir import run_dir as stage_run_dir
 
     config = config_from_args(args)
     start_model = starting_model(config)  # fails early, with the fix, when there is no SFT model yet
@@ -122,7 +132,7 @@ def cmd_grpo(args: argparse.Namespace) -> int:
     if result.error is not None:
         print(f"fcray grpo: training failed: {result.error}", file=sys.stderr)
         return 1
-    run_dir = grpo_run_dir(config, args.run_name)
+    run_dir = stage_run_dir(config, "grpo", args.run_name)
     print(f"fcray grpo: done. final metrics: {json.dumps(result.metrics)}")
     print(f"model C: {run_dir / 'model'}; metrics: {run_dir / 'metrics.jsonl'}; curves: {run_dir / 'curves.png'}")
     if not args.no_eval:
@@ -278,8 +288,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fcray", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("config", help="print the resolved configuration")
+    p = sub.add_parser("config", help="print the resolved configuration, or what each setting means (--explain)")
     add_config_args(p)
+    p.add_argument("--explain", nargs="?", const="", metavar="KEY",
+                   help="list every setting (or those under KEY, e.g. grpo.engine) with its value, type and help")
     p.set_defaults(func=cmd_config)
 
     p = sub.add_parser("data", help="build the canonical train/validation sets")

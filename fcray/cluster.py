@@ -5,27 +5,31 @@
 :func:`ensure_head` starts one that lasts (``fcray serve``) and :func:`stop_started_head` stops exactly it.
 A head fcray starts uses Ray's token authentication, and fcray creates the token where Ray looks for it
 when there is none (:func:`ensure_auth_token`): Ray 2.60's ``ray start`` does not.
-:func:`submit_job` runs ``ray job submit --working-dir <repo> -- <entrypoint>``, streaming its logs; the
-working dir upload respects ``.gitignore`` (the virtual environment and run outputs stay behind).
+:func:`submit_job` submits an entrypoint as a Ray job with the repository as its working dir (Ray's
+``JobSubmissionClient``, as ``ray job submit`` does), streaming its logs; the working dir upload respects
+``.gitignore`` (the virtual environment and run outputs stay behind).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import logging
 import os
+import shlex
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from fcray.readiness import get_json, wait_until
 
 
 def dashboard_port() -> int:
@@ -47,16 +51,9 @@ def _ray_cli() -> str:
 
 def _dashboard_up(address: str) -> bool:
     """Whether a Ray dashboard answers at ``address`` (not just any HTTP server on that port)."""
-    try:
-        with urllib.request.urlopen(f"{address}/api/version", timeout=2) as response:
-            try:
-                return "ray_version" in json.loads(response.read() or b"{}")
-            except ValueError:
-                return False
-    except urllib.error.HTTPError as error:
-        return error.code == 401  # Ray's dashboard with token authentication answers 401 without the token
-    except OSError:
-        return False
+    code, body = get_json(f"{address}/api/version")
+    # Ray's dashboard with token authentication answers 401 without the token
+    return code == 401 or (code == 200 and isinstance(body, dict) and "ray_version" in body)
 
 
 def _client_env(address: str) -> dict[str, str]:
@@ -64,14 +61,7 @@ def _client_env(address: str) -> dict[str, str]:
     (a head fcray started earlier, say) and the caller has not chosen a mode itself."""
     if "RAY_AUTH_MODE" in os.environ:
         return {}
-    try:
-        urllib.request.urlopen(f"{address}/api/version", timeout=2).close()
-    except urllib.error.HTTPError as error:
-        if error.code == 401:
-            return {"RAY_AUTH_MODE": "token"}
-    except OSError:
-        pass
-    return {}
+    return {"RAY_AUTH_MODE": "token"} if get_json(f"{address}/api/version")[0] == 401 else {}
 
 
 def auth_token_path() -> Path:
@@ -163,14 +153,8 @@ def _start_failure(code: int | None, log: str) -> str:
 
 def _wait_for_dashboard(address: str, exited=lambda: None) -> None:
     """Until the new head's dashboard answers; ``exited()`` returns why the start failed, if it did."""
-    deadline = time.time() + 90
-    while not _dashboard_up(address):
-        why = exited()
-        if why:
-            raise RuntimeError(why)
-        if time.time() > deadline:
-            raise RuntimeError(f"the Ray head started, but its dashboard at {address} did not come up")
-        time.sleep(1)
+    wait_until(lambda: _dashboard_up(address), f"the Ray head started, but its dashboard at {address}", 90,
+               failed=exited)
 
 
 def _start_head(port: int, num_cpus: int | None, env: dict[str, str], log: Any,
@@ -337,18 +321,72 @@ def connect(min_cpus: int = 1) -> None:
     ray.init(address=address, **({"num_cpus": max(os.cpu_count() or 1, min_cpus)} if address == "local" else {}))
 
 
+_JOB_CLIENT_LOGGERS = ("ray.dashboard.modules.dashboard_sdk", "ray.dashboard.modules.job.sdk",
+                       "ray._private.runtime_env.packaging")
+
+
+@contextlib.contextmanager
+def _client_logs_to(emit) -> Iterator[None]:
+    """The job client's own log lines (package upload, log stream closed) go to ``emit``, where the job's
+    lines go, as `ray job submit`'s did, instead of to this process's stderr."""
+    handler = logging.Handler()
+    handler.setFormatter(logging.Formatter("%(asctime)s\t%(levelname)s %(filename)s:%(lineno)d -- %(message)s"))
+    handler.emit = lambda record: emit(handler.format(record) + "\n")
+    routed = [(logger, logger.propagate) for logger in map(logging.getLogger, _JOB_CLIENT_LOGGERS)]
+    for logger, _ in routed:
+        logger.addHandler(handler)
+        logger.propagate = False
+    try:
+        yield
+    finally:
+        for logger, propagate in routed:
+            logger.removeHandler(handler)
+            logger.propagate = propagate
+
+
 def submit_job(head: RayHead, entrypoint: list[str], working_dir: str | Path, on_line=None,
                env_vars: dict[str, str] | None = None) -> int:
-    """``ray job submit``; waits for the job, streaming its logs (to this process's output, or line by line
-    to ``on_line``). ``env_vars`` reach the job and every actor and Ray Train worker it starts (the job's
-    runtime env). Returns the CLI's exit status: the job's, 0 when it succeeded."""
-    command = [_ray_cli(), "job", "submit", "--address", head.address, "--working-dir", str(working_dir),
-               *(["--runtime-env-json", json.dumps({"env_vars": env_vars})] if env_vars else []), "--", *entrypoint]
-    env = {**os.environ, **head.env, "RAY_ADDRESS": head.address}
-    if on_line is None:
-        return subprocess.run(command, env=env).returncode
-    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          errors="replace", stdin=subprocess.DEVNULL) as job:
-        for line in job.stdout:
-            on_line(line)
-    return job.returncode
+    """Submit ``entrypoint`` as a Ray job (Ray's ``JobSubmissionClient``, what ``ray job submit`` uses) with
+    ``working_dir`` uploaded, and wait for it, streaming its logs (to this process's output, or line by
+    line to ``on_line``). ``env_vars`` reach the job and every actor and Ray Train worker it starts (the
+    job's runtime env). Returns 0 when the job succeeded, else its driver's exit code (1 if it has none).
+    Interrupting the wait (Ctrl-C) stops the job too: nothing keeps training after its caller is gone."""
+    from ray.job_submission import JobSubmissionClient
+
+    use_head(head)  # the client authenticates with the head's token
+    emit = on_line or (lambda line: print(line, end="", flush=True))
+    with _client_logs_to(emit):
+        client = JobSubmissionClient(head.address)
+        runtime_env = {"working_dir": str(working_dir), **({"env_vars": env_vars} if env_vars else {})}
+        job_id = client.submit_job(entrypoint=shlex.join(entrypoint), runtime_env=runtime_env)
+        emit(f"Job '{job_id}' submitted successfully to {head.address}\n")
+        try:
+            status = _follow(client, job_id, emit)
+        except KeyboardInterrupt:
+            client.stop_job(job_id)
+            raise
+        if status == "SUCCEEDED":
+            emit(f"Job '{job_id}' succeeded\n")
+            return 0
+        info = client.get_job_info(job_id)
+        reason = (info.message or "").splitlines()[0] if info.message else "no reason given"
+        emit(f"Job '{job_id}' {status.lower()}: {reason}\n")
+        return info.driver_exit_code or 1
+
+
+def _follow(client: Any, job_id: str, emit) -> str:
+    """Stream the job's log lines to ``emit`` until it ends; its final status (SUCCEEDED, FAILED, STOPPED)."""
+
+    async def tail() -> None:
+        pending = ""  # log chunks are not split at line ends
+        async for chunk in client.tail_job_logs(job_id):
+            *lines, pending = (pending + chunk).split("\n")
+            for line in lines:
+                emit(line + "\n")
+        if pending:
+            emit(pending + "\n")
+
+    asyncio.run(tail())
+    terminal = ("SUCCEEDED", "FAILED", "STOPPED")
+    return wait_until(lambda: (s := str(client.get_job_status(job_id).value)) in terminal and s,
+                      f"the end of job {job_id}", 60)

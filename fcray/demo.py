@@ -148,9 +148,9 @@ def _run_demo(config: FcrayConfig, config_file: str | None, overrides, bfcl: boo
     from fcray.eval.compare import format_comparison
     from fcray.eval.run import load_results
     from fcray.eval.stages import eval_dir, label
-    from fcray.grpo.train import cpus_needed, grpo_run_dir
+    from fcray.grpo.train import cpus_needed
     from fcray.model.tiny import resolve_model_path
-    from fcray.sft.train import sft_run_dir
+    from fcray.workdir import run_dir as stage_run_dir
 
     workdir = Path(config.workdir).resolve()
     console = Console(workdir, 6, verbose=verbose, settings={"config": config_to_dict(config), "bfcl": bfcl})
@@ -182,18 +182,18 @@ def _run_demo(config: FcrayConfig, config_file: str | None, overrides, bfcl: boo
 
     common = ["--preset", config.preset, *(["--config", str(Path(config_file).resolve())] if config_file else []),
               *[a for o in overrides for a in ("--set", o)], "--set", f"workdir={workdir}"]
-    num_cpus = max(2, config.sft.num_workers * config.sft.cpus_per_worker, cpus_needed(config.grpo))
+    num_cpus = max(2, config.sft.ray_train.num_workers * config.sft.ray_train.cpus_per_worker, cpus_needed(config.grpo))
     with ray_head(num_cpus=num_cpus) as head:
-        say(f"Ray cluster: {head.address} (jobs go through `ray job submit`)")
+        say(f"Ray cluster: {head.address} (stages run as Ray jobs, submitted as `ray job submit` does)")
         with console.stage(3, "sft", "SFT of A on Ray Train (python -m jobs.sft), then A and B scored") as stage:
             console.job(stage, head, [sys.executable, "-m", "jobs.sft", *common], REPO_ROOT)
-            run_dir = sft_run_dir(config)
+            run_dir = stage_run_dir(config, "sft")
             say(f"      SFT model B: {run_dir / 'model'} (loss curve: {run_dir / 'loss.png'})")
             say(_headline({label(s): load_results(eval_dir(config) / s) for s in ("base", "sft")}))
 
         with console.stage(4, "grpo", "GRPO of B on Ray Train with vLLM rollouts (python -m jobs.grpo)") as stage:
             console.job(stage, head, [sys.executable, "-m", "jobs.grpo", *common], REPO_ROOT)
-            grpo_dir = grpo_run_dir(config)
+            grpo_dir = stage_run_dir(config, "grpo")
             say(f"      GRPO model C: {grpo_dir / 'model'} (curves: {grpo_dir / 'curves.png'})")
 
         with console.stage(5, "serve", "C on Ray Serve LLM, scored through its OpenAI API, load-tested") as stage:

@@ -75,8 +75,8 @@ def launch(train_func: Any, job: Any, settings: Any, run_name: str, storage_path
            export: Any = None) -> Any:
     """Run ``train_func`` on Ray Train workers — the one launcher of SFT and GRPO.
 
-    ``settings`` is a stage config with the shared Ray Train fields (``num_workers``, ``cpus_per_worker``,
-    ``use_gpu``, ``num_to_keep``, ``max_failures``); ``job`` reaches every worker as ``config["job"]``.
+    ``settings`` is the stage's :class:`fcray.config.RayTrainConfig` (``sft.ray_train``, ``grpo.ray_train``);
+    ``job`` reaches every worker as ``config["job"]``.
     Checkpoints go to ``<storage_path>/<run_name>``: a restarted worker group (``max_failures``) or a
     resubmitted run name resumes from the latest one (:func:`fit_and_report`). On success, ``export`` gets
     the folder of the final weights (``final/`` of the last checkpoint) and the final metrics.

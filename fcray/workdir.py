@@ -4,7 +4,7 @@
 
     <workdir>/data/            canonical examples (train/validation .jsonl + .parquet, summary.json)
     <workdir>/runs/<run name>/ one SFT or GRPO run: metrics, curves, merged ``model/``
-    <workdir>/ray_results/     Ray Train's checkpoints (unless ``sft.storage_path``/``grpo.storage_path``)
+    <workdir>/ray_results/     Ray Train's checkpoints (unless ``sft.ray_train.storage_path``/``grpo.ray_train.storage_path``)
     <workdir>/eval/<stage>/    predictions and results of base / sft / grpo / served
     <workdir>/bench/           load-test results and plot
     <workdir>/report/          the A/B/C report

@@ -7,7 +7,7 @@ Submit to a running Ray cluster (a local head: `ray start --head`) from the repo
 and on a GPU cluster (workers with CUDA; data and outputs on shared or cloud storage):
 
     ray job submit --working-dir . -- python -m jobs.sft --preset qwen3-0.6b \
-        --set workdir=/mnt/shared/fcray --set sft.storage_path=s3://my-bucket/fcray/ray_results
+        --set workdir=/mnt/shared/fcray --set sft.ray_train.storage_path=s3://my-bucket/fcray/ray_results
 
 `--working-dir` runs the job in a copy of the repository, so give `workdir` as an absolute path where the
 outputs should stay. Resubmitting with the same run name (`--run-name`) resumes from its latest checkpoint.

@@ -109,9 +109,9 @@ def served(tiny_model_dir):
     from fcray.config import load_config
     from fcray.serve.launch import deploy
 
-    config = load_config("tiny", overrides=[f"serve.port={free_port()}", "serve.max_num_seqs=8",
-                                            "serve.kv_cache_memory_bytes=67108864", "serve.max_model_len=1024",
-                                            "serve.max_num_batched_tokens=2048"])
+    config = load_config("tiny", overrides=[f"serve.port={free_port()}", "serve.engine.max_num_seqs=8",
+                                            "serve.engine.kv_cache_memory_bytes=67108864", "serve.engine.max_model_len=1024",
+                                            "serve.engine.max_num_batched_tokens=2048"])
     saved = dict(os.environ)
     # a head of its own (its own job-server port): later tests that start a head must not find this one
     os.environ["FCRAY_RAY_DASHBOARD_PORT"] = str(free_port())

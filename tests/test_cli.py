@@ -7,9 +7,9 @@ from fcray.cli import main
 
 
 def test_config_prints_resolved_yaml(capsys):
-    assert main(["config", "--preset", "qwen3-0.6b", "--set", "sft.lora_r=16"]) == 0
+    assert main(["config", "--preset", "qwen3-0.6b", "--set", "sft.lora.r=16"]) == 0
     config = yaml.safe_load(capsys.readouterr().out)
-    assert config["sft"]["lora_r"] == 16 and config["preset"] == "qwen3-0.6b"
+    assert config["sft"]["lora"]["r"] == 16 and config["preset"] == "qwen3-0.6b"
 
 
 def test_config_errors_exit_2_with_the_key(capsys):
@@ -29,3 +29,12 @@ def test_grpo_without_an_sft_model_says_what_to_run(tmp_path, capsys):
     assert main(["grpo", "--set", f"workdir={tmp_path}"]) == 2
     err = capsys.readouterr().err
     assert "fcray grpo: error: GRPO starts from the SFT model" in err and "fcray sft --preset tiny" in err
+
+
+def test_config_explain_prints_each_setting_with_its_help(capsys):
+    assert main(["config", "--explain", "grpo.engine"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("grpo.engine.cpus") and "1.0  (float)" in lines[0] and "logical CPUs" in lines[0]
+    assert all(line.startswith("grpo.engine.") for line in lines)
+    assert main(["config", "--explain", "grpo.nope"]) == 2
+    assert "no setting is named 'grpo.nope'" in capsys.readouterr().err

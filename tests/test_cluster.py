@@ -70,9 +70,13 @@ FRESH_MACHINE_SCRIPT = r'''
 import json, os, sys, urllib.request
 from fcray.cluster import ray_head, submit_job
 job = [sys.executable, "-c", "import ray; ray.init(); print('FRESH_JOB_CPUS', ray.cluster_resources()['CPU'])"]
+failing = [sys.executable, "-c", "import sys; sys.exit(3)"]
 with ray_head(num_cpus=1) as head:
     code = submit_job(head, job, sys.argv[1])
-    print("FRESH_RESULT", json.dumps({"code": code, "address": head.address}))
+    lines = []
+    failed = submit_job(head, failing, sys.argv[1], on_line=lines.append)
+    print("FRESH_RESULT", json.dumps({"code": code, "address": head.address, "failed": failed,
+                                      "last": lines[-1]}))
 '''
 
 
@@ -143,6 +147,7 @@ def test_a_head_starts_and_takes_a_job_on_a_fresh_machine(tmp_path):
         assert done.returncode == 0, output[-3000:]
         assert "FRESH_JOB_CPUS 1.0" in output, output[-3000:]
         assert '"code": 0' in output
+        assert '"failed": 3' in output and "failed: Job entrypoint command failed with exit code 3" in output
         token = tmp_path / "home" / ".ray" / "auth_token"
         assert token.is_file() and oct(token.stat().st_mode & 0o777) == "0o600"
         assert token.read_text().strip() not in output  # created, used, never printed

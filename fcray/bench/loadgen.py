@@ -48,14 +48,10 @@ class RequestResult:
 
 
 def percentile(values: list[float], q: float) -> float | None:
-    """Linear-interpolated percentile (``q`` in [0, 100]); None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+    """Linear-interpolated percentile (``q`` in [0, 100], numpy's default method); None for no values."""
+    import numpy
+
+    return float(numpy.percentile(values, q)) if values else None
 
 
 def summarize_cell(results: list[RequestResult], concurrency: int, prompt_tokens: int, seconds: float,

@@ -33,8 +33,9 @@ def _trial(params: dict[str, Any]) -> dict[str, Any]:
     from fcray.serve.config import llm_config
 
     config: FcrayConfig = params["config"]
-    serve_config = replace(config.serve, max_num_seqs=params["max_num_seqs"],
-                           max_num_batched_tokens=params["max_num_batched_tokens"])
+    engine = replace(config.serve.engine, max_num_seqs=params["max_num_seqs"],
+                     max_num_batched_tokens=params["max_num_batched_tokens"])
+    serve_config = replace(config.serve, engine=engine)
     trial_config = replace(config, serve=serve_config)
     name = f"sweep-{tune.get_context().get_trial_id()}"
     llm = llm_config(trial_config, resolve_model_source(params["model_source"]))
@@ -62,20 +63,20 @@ def _trial(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _wait_running(app_name: str, timeout_s: float = 900) -> None:
-    import time
-
     from ray import serve
 
-    deadline = time.time() + timeout_s
-    while True:
-        status = serve.status().applications.get(app_name)
-        if status is not None and status.status == "RUNNING":
-            return
-        if status is not None and status.status in ("DEPLOY_FAILED", "UNHEALTHY"):
-            raise RuntimeError(f"{app_name}: {status.status}: {status.message}")
-        if time.time() > deadline:
-            raise TimeoutError(f"{app_name} not running after {timeout_s:.0f}s")
-        time.sleep(2)
+    from fcray.readiness import wait_until
+
+    def status():
+        return serve.status().applications.get(app_name)
+
+    def failed() -> str | None:
+        s = status()
+        return f"{app_name}: {s.status}: {s.message}" if s is not None and s.status in (
+            "DEPLOY_FAILED", "UNHEALTHY") else None
+
+    wait_until(lambda: (s := status()) is not None and s.status == "RUNNING", f"the sweep's app {app_name}",
+               timeout_s, interval_s=2, failed=failed)
 
 
 def pareto_front(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -172,8 +173,8 @@ def run_sweep(config: FcrayConfig, model_source: str, out: str | Path, storage_p
                   f"<= SLO {config.bench.slo_ttft_p95_ms:.0f} ms).\n# Deploy: serve deploy <this file>\n")
         (out / "recommended_serve_config.yaml").write_text(
             header + yaml.safe_dump(serve_deploy_config(tuned, model_source), sort_keys=False))
-        summary["overrides"] = [f"serve.max_num_seqs={best['max_num_seqs']}",
-                                f"serve.max_num_batched_tokens={best['max_num_batched_tokens']}"]
+        summary["overrides"] = [f"serve.engine.max_num_seqs={best['max_num_seqs']}",
+                                f"serve.engine.max_num_batched_tokens={best['max_num_batched_tokens']}"]
     summary["pareto_front"] = pareto_front(trials)
     (out / "sweep.json").write_text(json.dumps(summary, indent=2) + "\n")
     (out / "sweep.md").write_text(sweep_report(summary))

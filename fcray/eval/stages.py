@@ -91,7 +91,7 @@ def bfcl_for(config: FcrayConfig, models: dict[str, str], log=print) -> dict[str
     from fcray.eval.bfcl_harness import BFCLRun, run_bfcl
     from fcray.eval.vllm_server import ServerSpec
 
-    e, b = config.eval, config.eval.bfcl
+    e, b = config.eval.engine, config.eval.bfcl
     scores = {}
     for name, model in models.items():
         if not (Path(model) / "config.json").exists():
@@ -99,8 +99,8 @@ def bfcl_for(config: FcrayConfig, models: dict[str, str], log=print) -> dict[str
         run = BFCLRun(model=model, out=str(eval_dir(config) / name / "bfcl"), categories=list(b.categories),
                       max_entries_per_category=b.max_entries_per_category, max_new_tokens=b.max_new_tokens,
                       temperature=b.temperature, num_threads=b.num_threads, display_name=f"fcray {name} (FC)")
-        server = ServerSpec(model=model, max_model_len=b.max_model_len, dtype=e.dtype,
-                            kv_cache_memory_bytes=e.kv_cache_memory_bytes if e.gpus_per_engine == 0 else None,
+        server = ServerSpec(model=model, max_model_len=b.max_model_len, dtype=e.dtype or "auto",
+                            kv_cache_memory_bytes=None if e.on_gpu else e.kv_cache_memory_bytes,
                             enforce_eager=e.enforce_eager)
         scores[name] = run_bfcl(run, server, log=log)
     return scores

@@ -14,13 +14,11 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from fcray.cluster import free_port
+from fcray.readiness import get_json, wait_until
 
 
 @dataclass
@@ -34,14 +32,6 @@ class ServerSpec:
     tool_call_parser: str = "hermes"
     port: int | None = None            # None: a free port
     extra_args: list[str] = field(default_factory=list)
-
-
-def _up(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/models", timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 def command(spec: ServerSpec, port: int) -> list[str]:
@@ -67,14 +57,14 @@ def vllm_server(spec: ServerSpec, start_timeout_s: float = 600.0) -> Iterator[st
         server = subprocess.Popen(command(spec, port), stdout=log, stderr=subprocess.STDOUT, env=env,
                                   start_new_session=True)
         try:
-            deadline = time.time() + start_timeout_s
-            while not _up(url):
-                if server.poll() is not None or time.time() > deadline:
-                    log.seek(0)
-                    tail = log.read()[-3000:]
-                    why = f"exited with {server.returncode}" if server.poll() is not None else "did not come up"
-                    raise RuntimeError(f"the vLLM server for {spec.model} {why}:\n{tail}")
-                time.sleep(1)
+            def exited() -> str | None:
+                if server.poll() is None:
+                    return None
+                log.seek(0)
+                return f"the vLLM server for {spec.model} exited with {server.returncode}:\n{log.read()[-3000:]}"
+
+            wait_until(lambda: get_json(f"{url}/models")[0] == 200, f"the vLLM server for {spec.model}",
+                       start_timeout_s, failed=exited)
             yield url
         finally:
             # the API server runs the engine core in a child process: stop the whole process group

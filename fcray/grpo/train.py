@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from fcray import workdir as workdir_layout
+from fcray.model.lora import peft_lora_config
 from fcray.config import FcrayConfig, GRPOConfig
 from fcray.grpo.metrics import PhaseTimer, metrics_callback, timed_reward
 from fcray.engine.vllm_pool import RolloutPool, Sampling
@@ -132,10 +133,10 @@ def trl_grpo_args(grpo: GRPOConfig, reward_weights: list[float], dtype: str, wor
         logging_steps=grpo.logging_steps,
         save_strategy="steps", save_steps=grpo.save_steps,
         seed=grpo.seed,
-        bf16=dtype == "bfloat16" and grpo.use_gpu,
+        bf16=dtype == "bfloat16" and grpo.ray_train.use_gpu,
         report_to="none",
-        use_cpu=not grpo.use_gpu,
-        ddp_backend="gloo" if world_size > 1 and not grpo.use_gpu else None,
+        use_cpu=not grpo.ray_train.use_gpu,
+        ddp_backend="gloo" if world_size > 1 and not grpo.ray_train.use_gpu else None,
         dataloader_num_workers=0,
         disable_tqdm=True,
     )
@@ -151,8 +152,8 @@ def build_trainer(job: GRPOJob, world_size: int):
     from fcray.grpo.data import grpo_dataset, prompt_rows
 
     grpo = job.grpo
-    if not grpo.use_gpu:
-        torch.set_num_threads(grpo.cpus_per_worker)
+    if not grpo.ray_train.use_gpu:
+        torch.set_num_threads(grpo.ray_train.cpus_per_worker)
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # rollout_func is experimental in TRL 1.16
     tokenizer = AutoTokenizer.from_pretrained(job.model_path)
     model = AutoModelForCausalLM.from_pretrained(job.model_path, dtype=getattr(torch, job.dtype))
@@ -164,12 +165,7 @@ def build_trainer(job: GRPOJob, world_size: int):
         print(f"fcray grpo: {len(prompts.skipped_too_long)} of {len(prompts.rows) + len(prompts.skipped_too_long)} "
               f"training prompts are longer than grpo.max_prompt_length={grpo.max_prompt_length} tokens and are "
               f"left out (ids in {skipped})")
-    peft_config = None
-    if grpo.use_lora:
-        from peft import LoraConfig
-
-        peft_config = LoraConfig(r=grpo.lora_r, lora_alpha=grpo.lora_alpha, target_modules=grpo.lora_target_modules,
-                                 task_type="CAUSAL_LM")
+    peft_config = peft_lora_config(grpo.lora)
     timer = PhaseTimer()
     reward_funcs, reward_weights = reward_setup(grpo.reward_weights, timer)
     args = trl_grpo_args(grpo, reward_weights, job.dtype, world_size)
@@ -190,14 +186,6 @@ def train_func(config: dict[str, Any]) -> None:
     fit_and_report(prepare(build_trainer(job, ray.train.get_context().get_world_size()), "grpo steps"))
 
 
-def default_run_name(config: FcrayConfig) -> str:
-    return workdir_layout.default_run_name(config, "grpo")
-
-
-def grpo_run_dir(config: FcrayConfig, run_name: str | None = None) -> Path:
-    return workdir_layout.run_dir(config, "grpo", run_name)
-
-
 def starting_model(config: FcrayConfig) -> str:
     """``grpo.model_path``, else the merged model of this preset's SFT run."""
     if config.grpo.model_path:
@@ -213,7 +201,7 @@ def starting_model(config: FcrayConfig) -> str:
 
 def cpus_needed(grpo: GRPOConfig) -> int:
     """Logical CPUs a GRPO run reserves: its policy workers plus its rollout engines."""
-    return grpo.num_workers * grpo.cpus_per_worker + grpo.rollout.num_actors * grpo.rollout.cpus_per_actor
+    return int(grpo.ray_train.num_workers * grpo.ray_train.cpus_per_worker + grpo.num_engines * grpo.engine.cpus)
 
 
 def run_grpo(config: FcrayConfig, run_name: str | None = None):
@@ -226,18 +214,18 @@ def run_grpo(config: FcrayConfig, run_name: str | None = None):
     workdir = workdir_layout.root(config)
     train_path = ensure_dataset(config.data, workdir) / "train.jsonl"
     model_path = starting_model(config)
-    run_name = run_name or default_run_name(config)
-    run_dir = grpo_run_dir(config, run_name)
+    run_name = run_name or workdir_layout.default_run_name(config, "grpo")
+    run_dir = workdir_layout.run_dir(config, "grpo", run_name)
     run_dir.mkdir(parents=True, exist_ok=True)
     grpo = config.grpo
     connect(cpus_needed(grpo))
-    pool = RolloutPool.create(EngineSpec.from_config(grpo, model_path, config.model.dtype), grpo.rollout.num_actors,
-                              max_restarts=grpo.rollout.max_restarts, name_prefix=f"fcray-rollout-{run_name}")
+    pool = RolloutPool.create(EngineSpec.from_config(grpo.engine, model_path, grpo.seed), grpo.num_engines,
+                              max_restarts=grpo.max_engine_restarts, name_prefix=f"fcray-rollout-{run_name}")
     job = GRPOJob(grpo=grpo, model_path=model_path, train_path=str(train_path), run_dir=str(run_dir), pool=pool,
                   dtype=config.model.dtype, enable_thinking=config.model.enable_thinking)
     try:
-        storage = grpo.storage_path or str(workdir_layout.ray_results_dir(config))
-        result = launch(train_func, job, grpo, run_name, storage)
+        storage = grpo.ray_train.storage_path or str(workdir_layout.ray_results_dir(config))
+        result = launch(train_func, job, grpo.ray_train, run_name, storage)
     finally:
         pool.shutdown()  # before the export: the engines' CPUs go to merging and checking the model
     export_result(result, lambda final, metrics: export_run(config, final, run_dir, model_path, metrics))
@@ -249,13 +237,11 @@ def export_run(config: FcrayConfig, final: Path, run_dir: Path, start_model: str
     """``<run_dir>/model`` (model "C", LoRA merged), its card and the run's curves."""
     import dataclasses
 
-    from fcray.data.pipeline import validation_examples
+    from fcray.data.pipeline import probe_example
     from fcray.grpo.metrics import write_curves
-    from fcray.model.export import merge_to_folder, verify_model, write_model_card
+    from fcray.model.export import export_model
 
-    out = merge_to_folder(final, run_dir / "model", base=start_model)
-    probe = next(e for e in validation_examples(config.workdir) if e["ground_truth"]["kind"] == "call")
-    write_model_card(out, {"start_model": start_model, "grpo": dataclasses.asdict(config.grpo)}, None, metrics,
-                     verify_model(out, probe))
+    out = export_model(final, run_dir, start_model, probe_example(config.workdir),
+                       {"start_model": start_model, "grpo": dataclasses.asdict(config.grpo)}, metrics)
     write_curves(run_dir)
     return out

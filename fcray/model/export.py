@@ -45,6 +45,15 @@ def merge_to_folder(source: str | Path, out: str | Path, base: str | None = None
     return out
 
 
+def export_model(final: str | Path, run_dir: str | Path, base: str, probe: dict[str, Any], recipe: dict[str, Any],
+                 metrics: dict[str, Any] | None = None, data_summary: dict[str, Any] | None = None) -> Path:
+    """A training run's ``<run_dir>/model``: ``final`` weights merged (SFT and GRPO alike), checked on
+    ``probe`` (:func:`verify_model`) and described by its model card."""
+    out = merge_to_folder(final, Path(run_dir) / "model", base=base)
+    write_model_card(out, recipe, data_summary, metrics, verify_model(out, probe))
+    return out
+
+
 def write_model_card(out: str | Path, recipe: dict[str, Any], data_summary: dict[str, Any] | None = None,
                      metrics: dict[str, Any] | None = None, verification: dict[str, Any] | None = None) -> Path:
     lines = ["# fcray function-calling model", "",

@@ -25,20 +25,20 @@ SERVE_CONFIGS = Path(__file__).resolve().parents[2] / "serve_configs"
 def engine_kwargs(config: FcrayConfig) -> dict[str, Any]:
     """vLLM engine settings, all in one place: tool calling on with the Hermes parser, the scheduler's
     limits set explicitly, and what vLLM's CPU backend needs."""
-    s = config.serve
+    s, e = config.serve, config.serve.engine
     kwargs: dict[str, Any] = {
         "enable_auto_tool_choice": True,
         "tool_call_parser": s.tool_call_parser,
-        "max_num_seqs": s.max_num_seqs,
-        "max_num_batched_tokens": s.max_num_batched_tokens,
-        "max_model_len": s.max_model_len,
-        "dtype": s.dtype,
-        "enforce_eager": s.enforce_eager,
+        "max_num_seqs": e.max_num_seqs,
+        "max_num_batched_tokens": e.max_num_batched_tokens,
+        "max_model_len": e.max_model_len,
+        "dtype": e.dtype or config.model.dtype,
+        "enforce_eager": e.enforce_eager,
     }
     if s.accelerator == "cpu":
-        kwargs["kv_cache_memory_bytes"] = s.kv_cache_memory_bytes  # the NUMA-based default fails on CPU
+        kwargs["kv_cache_memory_bytes"] = e.kv_cache_memory_bytes  # the NUMA-based default fails on CPU
     else:
-        kwargs["gpu_memory_utilization"] = s.gpu_memory_utilization
+        kwargs["gpu_memory_utilization"] = e.gpu_memory_utilization
     return kwargs
 
 
@@ -57,12 +57,12 @@ def llm_config(config: FcrayConfig, model_source: str) -> dict[str, Any]:
     }
     if s.accelerator == "cpu":
         out["accelerator_config"] = {"kind": "cpu"}
-        out["placement_group_config"] = {"bundles": [{"CPU": s.cpus_per_replica}]}
+        out["placement_group_config"] = {"bundles": [{"CPU": s.engine.cpus}]}
         out["runtime_env"] = {"env_vars": {"VLLM_HOST_IP": "127.0.0.1"}}  # vLLM CPU binds its rendezvous here
     else:
         if s.accelerator_type:
             out["accelerator_type"] = s.accelerator_type
-        out["placement_group_config"] = {"bundles": [{"CPU": s.cpus_per_replica, "GPU": 1}]}
+        out["placement_group_config"] = {"bundles": [{"CPU": s.engine.cpus, "GPU": s.engine.gpus}]}
     return out
 
 

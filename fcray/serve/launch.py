@@ -7,15 +7,11 @@ does, so `fcray serve` and `serve deploy serve_configs/<preset>.yaml` produce th
 
 from __future__ import annotations
 
-import json
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from fcray.config import FcrayConfig
+from fcray.readiness import get_json, wait_until
 from fcray.serve.config import APP_NAME, serve_deploy_config
 
 
@@ -48,16 +44,6 @@ def model_to_serve(config: FcrayConfig, model: str | None = None) -> str:
                                                                                          config.model.tiny)
 
 
-def _get(url: str, timeout: float = 5) -> tuple[int, Any]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, None
-    except (urllib.error.URLError, OSError, ValueError):
-        return 0, None
-
-
 def app_status(dashboard: str) -> tuple[str, str]:
     """(status, message) of fcray's Serve app from the dashboard's Serve API."""
     from ray.dashboard.modules.serve.sdk import ServeSubmissionClient
@@ -76,18 +62,24 @@ def deploy(config: FcrayConfig, dashboard: str, model: str | None = None, host: 
     ServeSubmissionClient(dashboard).deploy_applications(serve_deploy_config(config, source))
     url = f"http://{host}:{config.serve.port}/v1"
     log(f"[fcray serve] deploying {source} as '{config.serve.model_id}' on {dashboard}; API at {url}")
-    deadline = time.time() + timeout_s
-    while True:
-        status, message = app_status(dashboard)
-        if status in ("DEPLOY_FAILED", "UNHEALTHY"):
-            raise RuntimeError(f"the Serve app failed to deploy ({status}): {message}")
-        code, body = _get(f"{url}/models")
-        if status == "RUNNING" and code == 200 and any(m.get("id") == config.serve.model_id
-                                                      for m in (body or {}).get("data", [])):
-            return Deployment(url, config.serve.model_id, source)
-        if time.time() > deadline:
-            raise TimeoutError(f"the Serve app is not up after {timeout_s:.0f}s (status {status}: {message})")
-        time.sleep(2)
+    state = {"status": "NOT_STARTED", "message": ""}
+
+    def listed() -> bool:
+        state["status"], state["message"] = app_status(dashboard)
+        code, body = get_json(f"{url}/models", timeout=5)
+        return state["status"] == "RUNNING" and code == 200 and any(
+            m.get("id") == config.serve.model_id for m in (body or {}).get("data", []))
+
+    def failed() -> str | None:
+        if state["status"] in ("DEPLOY_FAILED", "UNHEALTHY"):
+            return f"the Serve app failed to deploy ({state['status']}): {state['message']}"
+        return None
+
+    try:
+        wait_until(listed, f"the Serve app at {url}", timeout_s, interval_s=2, failed=failed)
+    except TimeoutError as error:
+        raise TimeoutError(f"{error} (status {state['status']}: {state['message']})") from None
+    return Deployment(url, config.serve.model_id, source)
 
 
 def shutdown(dashboard: str) -> None:

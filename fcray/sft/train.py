@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from fcray import workdir as workdir_layout
+from fcray.model.lora import peft_lora_config
 from fcray.config import FcrayConfig, SFTConfig
 from fcray.sft.mfu import flops_per_token, mfu, peak_flops
 
@@ -80,17 +81,13 @@ def build_trainer(job: SFTJob, world_size: int):
     from fcray.sft.dataset import sft_dataset
 
     sft = job.sft
-    if not sft.use_gpu:
-        torch.set_num_threads(sft.cpus_per_worker)  # tiny models train fastest with few threads per worker
+    use_gpu = sft.ray_train.use_gpu
+    if not use_gpu:
+        torch.set_num_threads(sft.ray_train.cpus_per_worker)  # tiny models train fastest with few threads per worker
     tokenizer = AutoTokenizer.from_pretrained(job.model_path)
     model = AutoModelForCausalLM.from_pretrained(job.model_path, dtype=getattr(torch, job.dtype))
     train_dataset = sft_dataset(load_examples(job.train_path))
-    peft_config = None
-    if sft.use_lora:
-        from peft import LoraConfig
-
-        peft_config = LoraConfig(r=sft.lora_r, lora_alpha=sft.lora_alpha, lora_dropout=sft.lora_dropout,
-                                 target_modules=sft.lora_target_modules, task_type="CAUSAL_LM")
+    peft_config = peft_lora_config(sft.lora)
     args = TRLSFTConfig(
         output_dir=tempfile.mkdtemp(prefix="fcray-sft-"),
         per_device_train_batch_size=sft.per_device_train_batch_size,
@@ -109,15 +106,15 @@ def build_trainer(job: SFTJob, world_size: int):
         save_steps=sft.save_steps,
         seed=sft.seed,
         report_to="none",
-        use_cpu=not sft.use_gpu,
-        ddp_backend="gloo" if world_size > 1 and not sft.use_gpu else None,  # single process: no DDP
+        use_cpu=not use_gpu,
+        ddp_backend="gloo" if world_size > 1 and not use_gpu else None,  # single process: no DDP
         dataloader_num_workers=0,
         disable_tqdm=True,
     )
     trainer = SFTTrainer(model=model, args=args, train_dataset=train_dataset, processing_class=tokenizer,
                          peft_config=peft_config)
     flops, peak = None, None
-    if sft.use_gpu and torch.cuda.is_available():
+    if use_gpu and torch.cuda.is_available():
         config = model.config
         embedding = config.vocab_size * config.hidden_size
         n_params = sum(p.numel() for p in model.parameters()) - embedding
@@ -137,15 +134,6 @@ def train_func(config: dict[str, Any]) -> None:
     fit_and_report(prepare(build_trainer(job, ray.train.get_context().get_world_size()), "sft steps"))
 
 
-def default_run_name(config: FcrayConfig) -> str:
-    return workdir_layout.default_run_name(config, "sft")
-
-
-def sft_run_dir(config: FcrayConfig, run_name: str | None = None) -> Path:
-    """Where a run's metrics, loss curve, merged model and evaluation go: ``<workdir>/runs/<run name>``."""
-    return workdir_layout.run_dir(config, "sft", run_name)
-
-
 def run_sft(config: FcrayConfig, run_name: str | None = None):
     """Launch SFT for ``config`` on the current Ray cluster (a local one is started if none is running)."""
     from fcray.cluster import connect
@@ -155,14 +143,15 @@ def run_sft(config: FcrayConfig, run_name: str | None = None):
 
     workdir = workdir_layout.root(config)
     train_path = ensure_dataset(config.data, workdir) / "train.jsonl"
-    run_name = run_name or default_run_name(config)
-    storage = config.sft.storage_path or str(workdir_layout.ray_results_dir(config))
-    run_dir = sft_run_dir(config, run_name)
+    run_name = run_name or workdir_layout.default_run_name(config, "sft")
+    workers = config.sft.ray_train
+    storage = workers.storage_path or str(workdir_layout.ray_results_dir(config))
+    run_dir = workdir_layout.run_dir(config, "sft", run_name)
     run_dir.mkdir(parents=True, exist_ok=True)
     job = SFTJob(sft=config.sft, model_path=resolve_model_path(config.model.name_or_path, config.model.tiny),
                  train_path=str(train_path), run_dir=str(run_dir), dtype=config.model.dtype)
-    connect(config.sft.num_workers * config.sft.cpus_per_worker)
-    return launch(train_func, job, config.sft, run_name, storage,
+    connect(workers.num_workers * workers.cpus_per_worker)
+    return launch(train_func, job, workers, run_name, storage,
                   export=lambda final, metrics: export_run(config, final, run_dir, job.model_path, metrics))
 
 
@@ -171,15 +160,13 @@ def export_run(config: FcrayConfig, final: Path, run_dir: Path, base_model: str,
     """Merge the run's ``final`` weights into ``<run_dir>/model``, check it, write its card and loss curve."""
     import dataclasses
 
-    from fcray.data.pipeline import validation_examples
-    from fcray.model.export import merge_to_folder, verify_model, write_model_card
+    from fcray.data.pipeline import probe_example
+    from fcray.model.export import export_model
     from fcray.sft.inspect import write_loss_curve
 
-    out = merge_to_folder(final, run_dir / "model", base=base_model)
-    probe = next(e for e in validation_examples(config.workdir) if e["ground_truth"]["kind"] == "call")
-    verification = verify_model(out, probe)
     summary = workdir_layout.data_dir(config) / "summary.json"
-    write_model_card(out, {"base_model": base_model, "sft": dataclasses.asdict(config.sft)},
-                     json.loads(summary.read_text())["splits"] if summary.exists() else None, metrics, verification)
+    out = export_model(final, run_dir, base_model, probe_example(config.workdir),
+                       {"base_model": base_model, "sft": dataclasses.asdict(config.sft)}, metrics,
+                       json.loads(summary.read_text())["splits"] if summary.exists() else None)
     write_loss_curve(run_dir)
     return out

@@ -21,7 +21,7 @@ def test_sweep_finds_a_setting_under_the_slo_and_writes_the_serve_config(ray_loc
     from fcray.bench.sweep import run_sweep
 
     config = load_config("tiny", overrides=[
-        f"serve.port={free_port()}", "serve.kv_cache_memory_bytes=67108864", "serve.max_model_len=1024",
+        f"serve.port={free_port()}", "serve.engine.kv_cache_memory_bytes=67108864", "serve.engine.max_model_len=1024",
         "bench.sweep.max_num_seqs=[1, 4]", "bench.sweep.max_num_batched_tokens=[2048]",
         "bench.sweep.concurrency=4", "bench.sweep.prompt_tokens=64", "bench.sweep.requests=8",
         "bench.max_tokens=16", "bench.slo_ttft_p95_ms=120000"])
@@ -30,7 +30,7 @@ def test_sweep_finds_a_setting_under_the_slo_and_writes_the_serve_config(ray_loc
     assert all("error" not in t and t["errors"] == 0 and t["meets_slo"] for t in summary["trials"]), summary
     best = summary["best"]
     assert best["score"] == max(t["score"] for t in summary["trials"]) > 0
-    assert summary["overrides"] == [f"serve.max_num_seqs={best['max_num_seqs']}", "serve.max_num_batched_tokens=2048"]
+    assert summary["overrides"] == [f"serve.engine.max_num_seqs={best['max_num_seqs']}", "serve.engine.max_num_batched_tokens=2048"]
     recommended = yaml.safe_load((tmp_path / "sweep" / "recommended_serve_config.yaml").read_text())
     ServeDeploySchema.model_validate(recommended)
     engine = recommended["applications"][0]["args"]["llm_configs"][0]["engine_kwargs"]

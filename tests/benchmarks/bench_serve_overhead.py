@@ -33,7 +33,7 @@ def main() -> int:
     args = parser.parse_args()
     model = args.model or str(ensure_tiny_model(TinyModelConfig()))
     config = load_config("tiny", overrides=[f"serve.port={free_port()}"])
-    s = config.serve
+    s = config.serve.engine  # the same engine settings for both servers
     bench = BenchConfig(concurrency=args.concurrency, prompt_lengths=[args.prompt], requests_per_cell=args.requests,
                         max_seconds_per_cell=300, warmup_requests=4, max_tokens=args.max_tokens)
 
@@ -44,12 +44,12 @@ def main() -> int:
         served = deploy(config, head.address, model=model)
         results["ray_serve"] = run_matrix(served.url, served.model_id, bench)
         shutdown(head.address)
-    spec = ServerSpec(model=model, served_name=s.model_id, max_model_len=s.max_model_len, dtype=s.dtype,
+    spec = ServerSpec(model=model, served_name=config.serve.model_id, max_model_len=s.max_model_len, dtype=s.dtype,
                       kv_cache_memory_bytes=s.kv_cache_memory_bytes, enforce_eager=s.enforce_eager,
                       extra_args=["--max-num-seqs", str(s.max_num_seqs),
                                   "--max-num-batched-tokens", str(s.max_num_batched_tokens)])
     with vllm_server(spec) as url:
-        results["bare_vllm"] = run_matrix(url, s.model_id, bench)
+        results["bare_vllm"] = run_matrix(url, config.serve.model_id, bench)
 
     print(f"\nmodel {model}; prompt {args.prompt} tokens, {args.max_tokens} output tokens, {args.requests} requests/cell;"
           f" max_num_seqs {s.max_num_seqs}, max_num_batched_tokens {s.max_num_batched_tokens}")

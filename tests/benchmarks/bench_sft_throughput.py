@@ -47,13 +47,13 @@ def main() -> None:
     for threads in (1, 2):
         run_dir = work / f"plain-{threads}"
         run_dir.mkdir()
-        sft = dataclasses.replace(config.sft, cpus_per_worker=threads)
+        sft = dataclasses.replace(config.sft, ray_train=dataclasses.replace(config.sft.ray_train, cpus_per_worker=threads))
         trainer = build_trainer(SFTJob(sft, model_path, str(work / "data" / "train.jsonl"), str(run_dir)), 1)
         trainer.train()
         results[f"plain TRL, 1 process, {threads} thread(s)"] = tokens_per_s(run_dir / "metrics.jsonl")
     for workers in (1, 2):
         name = f"ray-{workers}"
-        run_sft(load_config("tiny", overrides=[*overrides, f"sft.num_workers={workers}"]), name)
+        run_sft(load_config("tiny", overrides=[*overrides, f"sft.ray_train.num_workers={workers}"]), name)
         results[f"Ray Train, {workers} worker(s) x 1 thread"] = tokens_per_s(work / "runs" / name / "metrics.jsonl")
 
     base = results["plain TRL, 1 process, 1 thread(s)"]

@@ -11,8 +11,8 @@ def test_presets_ship_and_load():
     assert tiny.preset == "tiny" and tiny.model.name_or_path == "tiny" and tiny.data.source == "synthetic"
     real = load_config("qwen3-0.6b")
     # The reference recipe.
-    assert (real.sft.lora_r, real.sft.lora_alpha, real.sft.lora_dropout) == (32, 64, 0.05)
-    assert real.sft.lora_target_modules == "all-linear"
+    assert (real.sft.lora.r, real.sft.lora.alpha, real.sft.lora.dropout) == (32, 64, 0.05)
+    assert real.sft.lora.enabled and real.sft.lora.target_modules == "all-linear"
     assert (real.sft.learning_rate, real.sft.lr_scheduler_type, real.sft.num_train_epochs) == (2e-4, "cosine", 3.0)
     assert (real.sft.per_device_train_batch_size, real.sft.gradient_accumulation_steps) == (2, 8)
     assert real.sft.bf16 and 2048 <= real.sft.max_length <= 4096
@@ -24,13 +24,17 @@ def test_presets_ship_and_load():
     [
         ("sft.learning_rate=1e-4", ("sft", "learning_rate"), 1e-4),  # YAML 1.1 reads 1e-4 as a string
         ("sft.learning_rate=3", ("sft", "learning_rate"), 3.0),  # int accepted for float
-        ("sft.num_workers=4", ("sft", "num_workers"), 4),
-        ("sft.use_lora=true", ("sft", "use_lora"), True),
+        ("sft.ray_train.num_workers=4", ("sft", "ray_train", "num_workers"), 4),
+        ("sft.lora.enabled=true", ("sft", "lora", "enabled"), True),
         ("bench.concurrency=[1, 8]", ("bench", "concurrency"), [1, 8]),
         ("data.augment.chat_ratio=0.2", ("data", "augment", "chat_ratio"), 0.2),
-        ("sft.lora_target_modules=[q_proj, v_proj]", ("sft", "lora_target_modules"), ["q_proj", "v_proj"]),
+        ("sft.lora.target_modules=[q_proj, v_proj]", ("sft", "lora", "target_modules"), ["q_proj", "v_proj"]),
         ("grpo.reward_weights={parse: 1, match: 2}", ("grpo", "reward_weights"), {"parse": 1.0, "match": 2.0}),
-        ("sft.storage_path=s3://bucket/runs", ("sft", "storage_path"), "s3://bucket/runs"),
+        ("sft.ray_train.storage_path=s3://bucket/runs", ("sft", "ray_train", "storage_path"), "s3://bucket/runs"),
+        # a partial section keeps the stage's own defaults for the rest: GRPO's adapter is off, SFT's on
+        ("grpo.lora.r=8", ("grpo", "lora", "enabled"), False),
+        ("serve.engine.cpus=2", ("serve", "engine", "gpu_memory_utilization"), 0.9),
+        ("eval.engine.max_model_len=4096", ("eval", "engine", "dtype"), "float32"),  # null = model.dtype,
     ],
 )
 def test_dotted_overrides(override, attr, expected):
@@ -45,8 +49,8 @@ def test_dotted_overrides(override, attr, expected):
     [
         (["sft.lerning_rate=1"], "unknown key 'sft.lerning_rate' (from --set sft.lerning_rate=1); did you mean 'sft.learning_rate'"),
         (["nosuch.key=1"], "unknown key 'nosuch'"),
-        (["sft.num_workers=two"], "sft.num_workers: expected int, got str 'two'"),
-        (["sft.use_lora=1"], "sft.use_lora: expected bool"),
+        (["sft.ray_train.num_workers=two"], "sft.ray_train.num_workers: expected int, got str 'two'"),
+        (["sft.lora.enabled=1"], "sft.lora.enabled: expected bool"),
         (["model.dtype=fp8"], "model.dtype: must be one of 'float32', 'bfloat16', 'float16'"),
         (["data.val_fraction=1.5"], "data.val_fraction: must be in (0, 1), got 1.5 (from --set data.val_fraction=1.5)"),
         (["model.tiny.head_dim=16"], "model.tiny.head_dim: vLLM's CPU backend needs head_dim >= 32"),
@@ -59,14 +63,23 @@ def test_dotted_overrides(override, attr, expected):
         (["grpo.per_device_train_batch_size=6"], "grpo.per_device_train_batch_size: must be a multiple of grpo.num_generations (8)"),
         (["grpo.gradient_accumulation_steps=2", "grpo.steps_per_generation=3"],
          "grpo.steps_per_generation: must be >= 1 and divide grpo.gradient_accumulation_steps (2)"),
-        (["grpo.rollout.max_model_len=512"], "grpo.rollout.max_model_len: must be >= grpo.max_prompt_length + grpo.max_completion_length (996)"),
-        (["grpo.rollout.num_actors=0"], "grpo.rollout.num_actors: must be >= 1"),
+        (["grpo.engine.max_model_len=512"], "grpo.engine.max_model_len: must be >= grpo.max_prompt_length + grpo.max_completion_length (996)"),
+        (["grpo.num_engines=0"], "grpo.num_engines: must be >= 1"),
+        # a shared section's own checks name the key with its section
+        (["grpo.lora.dropout=1.5"], "grpo.lora.dropout: must be in [0, 1) (from --set grpo.lora.dropout=1.5)"),
+        (["sft.ray_train.num_workers=0"], "sft.ray_train.num_workers: must be >= 1"),
+        (["eval.engine.cpus=0"], "eval.engine.cpus: must be >= 1"),
         (["eval.backend=openai"], "eval.backend: must be one of ('hf', 'vllm', 'endpoint'), got 'openai'"),
         (["eval.backend=endpoint"], "eval.endpoint: backend 'endpoint' needs the server's base URL"),
-        (["eval.max_model_len=64"], "eval.max_model_len: must exceed eval.max_new_tokens (96)"),
+        (["eval.engine.max_model_len=96"], "eval.engine.max_model_len: must exceed eval.max_new_tokens (96)"),
         (["eval.confidence=95"], "eval.confidence: must be in (0.5, 1), got 95"),
         (["eval.bfcl.categories=[live, web_search]"], "eval.bfcl.categories: ['web_search'] need the network"),
-        (["grpo.rollout.num_engines=2"], "unknown key 'grpo.rollout.num_engines' (from --set grpo.rollout.num_engines=2); valid keys: cpus_per_actor"),
+        (["grpo.engine.num_engines=2"], "unknown key 'grpo.engine.num_engines' (from --set grpo.engine.num_engines=2); valid keys: cpus, dtype"),
+        # a key of before the shared sections names its new place
+        (["sft.lora_r=8"], "'sft.lora_r' (from --set sft.lora_r=8) is now sft.lora.r"),
+        (["grpo.rollout.num_actors=2"], "'grpo.rollout' (from --set grpo.rollout.num_actors=2) is now grpo.engine"),
+        (["serve.accelerator=gpu"], "'serve.accelerator' (from --set serve.accelerator=gpu) is now serve.engine.gpus"),
+        (["eval.max_model_len=64"], "'eval.max_model_len' (from --set eval.max_model_len=64) is now eval.engine.max_model_len"),
     ],
 )
 def test_bad_overrides_name_the_key(overrides, message):
@@ -81,7 +94,7 @@ def test_config_file_layers_on_preset_and_errors_name_the_file(tmp_path):
     config = load_config("tiny", config_file=good, overrides=["sft.learning_rate=6e-4"])
     assert config.sft.learning_rate == 6e-4  # --set wins over the file
     assert load_config("tiny", config_file=good).sft.learning_rate == 5e-4
-    assert load_config("tiny", config_file=good).sft.num_workers == load_config("tiny").sft.num_workers
+    assert load_config("tiny", config_file=good).sft.ray_train == load_config("tiny").sft.ray_train
 
     bad = tmp_path / "bad.yaml"
     bad.write_text("sft:\n  warmup_ratio: lots\n")

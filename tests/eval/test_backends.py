@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from fcray.config import EvalConfig
+from fcray.config import EngineConfig, EvalConfig
 from fcray.eval.backends import EndpointBackend, message_as_text, openai_messages
 from fcray.eval.errors import EvalError
 from fcray.eval.metrics import verdict
@@ -123,12 +123,12 @@ def test_the_servers_parsed_tool_calls_are_scored(served):
 
 @pytest.mark.slow
 def test_vllm_backend_on_engine_actors(ray_local, tmp_path, tiny_model_dir, synthetic_examples):
-    config = EvalConfig(backend="vllm", num_engines=2, max_new_tokens=16, max_model_len=1024,
-                        kv_cache_memory_bytes=32 << 20, batch_size=4, bootstrap_samples=100)
+    config = EvalConfig(backend="vllm", num_engines=2, max_new_tokens=16, batch_size=4, bootstrap_samples=100,
+                        engine=EngineConfig(max_model_len=1024, kv_cache_memory_bytes=32 << 20))
     too_long = dict(synthetic_examples[0], id="too-long")
     too_long["messages"] = [{"role": "user", "content": "weather " * 2000}, {"role": "assistant", "content": ""}]
     results = run_eval(str(tiny_model_dir), synthetic_examples[:7] + [too_long], config, tmp_path / "eval")
     rows = {r["id"]: r for r in load_predictions(tmp_path / "eval")}
-    assert len(rows) == 8 and results["errors"] == 1 and "exceeds eval.max_model_len" in rows["too-long"]["error"]
+    assert len(rows) == 8 and results["errors"] == 1 and "exceeds eval.engine.max_model_len" in rows["too-long"]["error"]
     assert all(r["finish_reason"] in ("stop", "length") for i, r in rows.items() if i != "too-long")
     assert json.loads((tmp_path / "eval" / "results.json").read_text())["backend"] == "vllm"

@@ -41,7 +41,7 @@ def test_grpo_runs_survives_a_dead_rollout_engine_and_resumes(tmp_path, tiny_mod
     overrides = [f"workdir={tmp_path}", "data.num_examples=120", f"grpo.model_path={tiny_model_dir}",
                  "grpo.per_device_train_batch_size=8", "grpo.gradient_accumulation_steps=2",
                  "grpo.max_completion_length=24", "grpo.save_steps=2",
-                 "grpo.num_workers=2", "grpo.rollout.num_actors=2",
+                 "grpo.ray_train.num_workers=2", "grpo.num_engines=2",
                  "grpo.beta=0.01"]  # a reference model, so the KL is logged (TRL computes it only when beta > 0)
     run_dir = tmp_path / "runs" / "grpo-test"
     killed: list[int] = []

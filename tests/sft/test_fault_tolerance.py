@@ -44,7 +44,7 @@ def test_killed_worker_resumes_from_checkpoint(tmp_path, tiny_model_dir, multi_n
 
     config = load_config("tiny", overrides=[
         f"workdir={tmp_path}", "data.num_examples=160", "sft.per_device_train_batch_size=2", "sft.logging_steps=1",
-        "sft.save_steps=2", "sft.max_steps=10", "sft.num_workers=2", "sft.max_failures=2"])
+        "sft.save_steps=2", "sft.max_steps=10", "sft.ray_train.num_workers=2", "sft.ray_train.max_failures=2"])
     metrics = tmp_path / "runs" / "sft-fault" / "metrics.jsonl"
     outcome = {}
     thread = threading.Thread(target=lambda: outcome.update(result=run_sft(config, "sft-fault")))

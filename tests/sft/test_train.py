@@ -21,7 +21,7 @@ def test_sft_trains_on_two_workers_and_resumes(tmp_path, tiny_model_dir, ray_loc
     from fcray.sft.train import run_sft
 
     overrides = [f"workdir={tmp_path}", "data.num_examples=120", "sft.per_device_train_batch_size=2",
-                 "sft.logging_steps=1", "sft.save_steps=2", "sft.max_steps=4", "sft.num_workers=2"]
+                 "sft.logging_steps=1", "sft.save_steps=2", "sft.max_steps=4", "sft.ray_train.num_workers=2"]
     result = run_sft(load_config("tiny", overrides=overrides), "sft-test")
     assert result.error is None and result.metrics["step"] == 4
     run_dir = tmp_path / "runs" / "sft-test"
@@ -47,7 +47,7 @@ def test_sft_trains_on_two_workers_and_resumes(tmp_path, tiny_model_dir, ray_loc
     assert not torch.equal(base.model.embed_tokens.weight, model.model.embed_tokens.weight)  # it trained
 
     # The same run name again, with more steps: continues from the step-4 checkpoint, not from scratch.
-    resumed = run_sft(load_config("tiny", overrides=[*overrides[:-2], "sft.max_steps=6", "sft.num_workers=2"]),
+    resumed = run_sft(load_config("tiny", overrides=[*overrides[:-2], "sft.max_steps=6", "sft.ray_train.num_workers=2"]),
                       "sft-test")
     assert resumed.error is None and resumed.metrics["step"] == 6
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
