@@ -30,7 +30,9 @@ class EngineSpec:
 
     model_path: str
     max_model_len: int
-    dtype: str = "auto"  # vLLM's auto = the checkpoint's dtype
+    # Never vLLM's "auto": it runs a float32 checkpoint in float16, and the engines' log-probabilities must
+    # match the trainer's.
+    dtype: str = "float32"
     kv_cache_memory_bytes: int | None = None
     gpu_memory_utilization: float = 0.85
     enforce_eager: bool = True
@@ -46,8 +48,9 @@ class EngineSpec:
 
     @classmethod
     def from_config(cls, engine: Any, model_path: str, seed: int) -> "EngineSpec":
-        """The spec of one engine configured by an :class:`fcray.config.EngineConfig` (grpo.engine, eval.engine)."""
-        return cls(model_path=model_path, max_model_len=engine.max_model_len, dtype=engine.dtype or "auto",
+        """The spec of one engine configured by an :class:`fcray.config.EngineConfig` (grpo.engine, eval.engine);
+        a dtype left null outside an :class:`FcrayConfig` (which sets it to model.dtype) is model.dtype's default."""
+        return cls(model_path=model_path, max_model_len=engine.max_model_len, dtype=engine.dtype or "float32",
                    kv_cache_memory_bytes=engine.kv_cache_memory_bytes,
                    gpu_memory_utilization=engine.gpu_memory_utilization, enforce_eager=engine.enforce_eager,
                    seed=seed, cpus=engine.cpus, gpus=engine.gpus, max_num_seqs=engine.max_num_seqs,
