@@ -125,7 +125,6 @@ def test_a_head_starts_and_takes_a_job_on_a_fresh_machine(tmp_path):
     """From an empty home (no ~/.ray/auth_token, which Ray 2.60's `ray start --head` needs but never makes),
     fcray's own head start creates the token, a job submitted through it runs, the token is never printed,
     and leaving the context stops exactly the head it started: another Ray head on the machine lives on."""
-    import os
     import subprocess
     import sys
     from pathlib import Path
