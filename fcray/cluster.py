@@ -321,8 +321,9 @@ def connect(min_cpus: int = 1) -> None:
     ray.init(address=address, **({"num_cpus": max(os.cpu_count() or 1, min_cpus)} if address == "local" else {}))
 
 
-_JOB_CLIENT_LOGGERS = ("ray.dashboard.modules.dashboard_sdk", "ray.dashboard.modules.job.sdk",
-                       "ray._private.runtime_env.packaging")
+# Parents of the loggers the job client writes to (dashboard_sdk, job.sdk; runtime_env.packaging and
+# .working_dir): their children's records stop at them.
+_JOB_CLIENT_LOGGERS = ("ray.dashboard.modules", "ray._private.runtime_env")
 
 
 @contextlib.contextmanager

@@ -147,6 +147,7 @@ def test_a_head_starts_and_takes_a_job_on_a_fresh_machine(tmp_path):
         assert "FRESH_JOB_CPUS 1.0" in output, output[-3000:]
         assert '"code": 0' in output
         assert '"failed": 3' in output and "failed: Job entrypoint command failed with exit code 3" in output
+        assert "_ray_pkg_" in done.stdout and "_ray_pkg_" not in done.stderr  # the client's lines go with the job's
         token = tmp_path / "home" / ".ray" / "auth_token"
         assert token.is_file() and oct(token.stat().st_mode & 0o777) == "0o600"
         assert token.read_text().strip() not in output  # created, used, never printed
