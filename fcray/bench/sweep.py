@@ -23,6 +23,13 @@ import yaml
 from fcray.config import BenchConfig, FcrayConfig
 
 
+def with_scheduler_limits(config: FcrayConfig, max_num_seqs: int, max_num_batched_tokens: int) -> FcrayConfig:
+    """``config`` with the serve engine's scheduler limits set: what one trial runs, and what the winner
+    recommends."""
+    engine = replace(config.serve.engine, max_num_seqs=max_num_seqs, max_num_batched_tokens=max_num_batched_tokens)
+    return replace(config, serve=replace(config.serve, engine=engine))
+
+
 def _trial(params: dict[str, Any]) -> dict[str, Any]:
     """One Tune trial (a function trainable): deploy, load-test, report, delete."""
     from ray import serve, tune
@@ -33,10 +40,7 @@ def _trial(params: dict[str, Any]) -> dict[str, Any]:
     from fcray.serve.config import llm_config
 
     config: FcrayConfig = params["config"]
-    engine = replace(config.serve.engine, max_num_seqs=params["max_num_seqs"],
-                     max_num_batched_tokens=params["max_num_batched_tokens"])
-    serve_config = replace(config.serve, engine=engine)
-    trial_config = replace(config, serve=serve_config)
+    trial_config = with_scheduler_limits(config, params["max_num_seqs"], params["max_num_batched_tokens"])
     name = f"sweep-{tune.get_context().get_trial_id()}"
     llm = llm_config(trial_config, resolve_model_source(params["model_source"]))
     llm["model_loading_config"]["model_id"] = name
@@ -67,16 +71,13 @@ def _wait_running(app_name: str, timeout_s: float = 900) -> None:
 
     from fcray.readiness import wait_until
 
-    def status():
-        return serve.status().applications.get(app_name)
+    def running() -> bool:  # one status query per poll
+        status = serve.status().applications.get(app_name)
+        if status is not None and status.status in ("DEPLOY_FAILED", "UNHEALTHY"):
+            raise RuntimeError(f"{app_name}: {status.status}: {status.message}")
+        return status is not None and status.status == "RUNNING"
 
-    def failed() -> str | None:
-        s = status()
-        return f"{app_name}: {s.status}: {s.message}" if s is not None and s.status in (
-            "DEPLOY_FAILED", "UNHEALTHY") else None
-
-    wait_until(lambda: (s := status()) is not None and s.status == "RUNNING", f"the sweep's app {app_name}",
-               timeout_s, interval_s=2, failed=failed)
+    wait_until(running, f"the sweep's app {app_name}", timeout_s, interval_s=2)
 
 
 def pareto_front(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -165,8 +166,7 @@ def run_sweep(config: FcrayConfig, model_source: str, out: str | Path, storage_p
     if passing:
         best = max(passing, key=lambda t: t["score"])
         summary["best"] = best
-        tuned = replace(config, serve=replace(config.serve, max_num_seqs=best["max_num_seqs"],
-                                              max_num_batched_tokens=best["max_num_batched_tokens"]))
+        tuned = with_scheduler_limits(config, best["max_num_seqs"], best["max_num_batched_tokens"])
         header = (f"# Recommended by the fcray serve sweep: max_num_seqs={best['max_num_seqs']}, "
                   f"max_num_batched_tokens={best['max_num_batched_tokens']} ({best['output_tokens_per_s']:.0f} "
                   f"output tok/s at concurrency {space.concurrency}, TTFT P95 {best['ttft_p95_s'] * 1000:.0f} ms "
