@@ -17,8 +17,9 @@ def wait_until(ready: Callable[[], Any], what: str, timeout_s: float, interval_s
                failed: Callable[[], str | None] = lambda: None) -> Any:
     """Poll ``ready()`` every ``interval_s`` until it returns something truthy, and return that.
 
-    ``failed()`` returns why waiting is pointless (RuntimeError with that reason), or None; after
-    ``timeout_s`` a TimeoutError says ``what`` did not come up.
+    ``failed()`` returns why waiting is pointless (RuntimeError with that reason), or None; a ``ready``
+    whose own answer shows that (a deployment that failed) may raise instead. After ``timeout_s`` a
+    TimeoutError says ``what`` did not come up.
 
     >>> wait_until(lambda: 42, "the answer", timeout_s=1)
     42

@@ -175,14 +175,12 @@ def endpoint_token_counter(url: str, model: str):
 def model_context(url: str, model: str) -> int | None:
     """The served model's context length, when the server says: vLLM's model card has ``max_model_len``,
     Ray Serve LLM's ``metadata.max_request_context_length``."""
-    import urllib.request
+    from fcray.readiness import get_json
 
-    try:
-        with urllib.request.urlopen(f"{url}/models", timeout=10) as response:
-            cards = json.loads(response.read()).get("data", [])
-    except (OSError, ValueError):
+    code, body = get_json(f"{url}/models", timeout=10)
+    if code != 200 or not isinstance(body, dict):
         return None
-    card = next((c for c in cards if c.get("id") == model), {})
+    card = next((c for c in body.get("data", []) if c.get("id") == model), {})
     return card.get("max_model_len") or (card.get("metadata") or {}).get("max_request_context_length")
 
 

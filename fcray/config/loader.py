@@ -161,12 +161,15 @@ def _build(cls: type, data: Any, origins: dict[str, str], prefix: str, defaults:
     for key, value in data.items():
         dotted = f"{prefix}{key}"
         if key not in fields:
-            if dotted in RENAMED:
-                raise ConfigError(f"'{dotted}'{_where(origins, dotted)} is now {RENAMED[dotted]}")
+            if dotted in RENAMED:  # a whole old section also says where each of its keys went
+                moved = [f"{dotted}.{k} is now {RENAMED[f'{dotted}.{k}']}" for k in
+                         (value if isinstance(value, dict) else ()) if f"{dotted}.{k}" in RENAMED]
+                raise ConfigError(f"'{dotted}'{_where(origins, dotted)} is now {RENAMED[dotted]}"
+                                  + (f"; {'; '.join(moved)}" if moved else ""))
             close = difflib.get_close_matches(str(key), sorted(fields), n=1)
             hint = f"; did you mean '{prefix}{close[0]}'?" if close else f"; valid keys: {', '.join(sorted(fields))}"
             raise ConfigError(f"unknown key '{dotted}'{_where(origins, dotted)}{hint}")
-        default = kwargs[key] if key in kwargs else _field_default(fields[key])
+        default = kwargs[key] if key in kwargs else _section_default(fields[key])
         kwargs[key] = _coerce(hints[key], value, dotted, origins, default)
     try:
         return cls(**kwargs)
@@ -177,11 +180,14 @@ def _build(cls: type, data: Any, origins: dict[str, str], prefix: str, defaults:
         raise ConfigError(f"{key}:{message}{_where(origins, key)}") from None
 
 
-def _field_default(f: dataclasses.Field) -> Any:
-    """The default a section field gives its fields, when it is not just its class's own."""
-    if f.default_factory is not dataclasses.MISSING:
-        return None if isinstance(f.default_factory, type) else f.default_factory()
-    return None if f.default is dataclasses.MISSING else f.default
+def _section_default(f: dataclasses.Field) -> Any:
+    """The instance a section field's own factory makes (GRPO's LoRA section: off), or None when its
+    default is just its class's."""
+    factory = f.default_factory
+    if factory is dataclasses.MISSING or isinstance(factory, type):
+        return None
+    default = factory()
+    return default if dataclasses.is_dataclass(default) else None
 
 
 def _type_name(tp: Any) -> str:
@@ -195,7 +201,7 @@ def _coerce(tp: Any, value: Any, dotted: str, origins: dict[str, str], default: 
         f"{dotted}: expected {_type_name(tp)}, got {type(value).__name__} {value!r}{_where(origins, dotted)}"
     )
     if dataclasses.is_dataclass(tp):
-        return _build(tp, value, origins, dotted + ".", default if dataclasses.is_dataclass(default) else None)
+        return _build(tp, value, origins, dotted + ".", default)
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None

@@ -99,7 +99,7 @@ def bfcl_for(config: FcrayConfig, models: dict[str, str], log=print) -> dict[str
         run = BFCLRun(model=model, out=str(eval_dir(config) / name / "bfcl"), categories=list(b.categories),
                       max_entries_per_category=b.max_entries_per_category, max_new_tokens=b.max_new_tokens,
                       temperature=b.temperature, num_threads=b.num_threads, display_name=f"fcray {name} (FC)")
-        server = ServerSpec(model=model, max_model_len=b.max_model_len, dtype=e.dtype or "float32",
+        server = ServerSpec(model=model, max_model_len=b.max_model_len, dtype=e.dtype,
                             kv_cache_memory_bytes=None if e.on_gpu else e.kv_cache_memory_bytes,
                             enforce_eager=e.enforce_eager)
         scores[name] = run_bfcl(run, server, log=log)

@@ -63,8 +63,12 @@ def vllm_server(spec: ServerSpec, start_timeout_s: float = 600.0) -> Iterator[st
                 log.seek(0)
                 return f"the vLLM server for {spec.model} exited with {server.returncode}:\n{log.read()[-3000:]}"
 
-            wait_until(lambda: get_json(f"{url}/models")[0] == 200, f"the vLLM server for {spec.model}",
-                       start_timeout_s, failed=exited)
+            try:
+                wait_until(lambda: get_json(f"{url}/models")[0] == 200, f"the vLLM server for {spec.model}",
+                           start_timeout_s, failed=exited)
+            except TimeoutError as error:  # what the server said while it did not come up
+                log.seek(0)
+                raise RuntimeError(f"{error}:\n{log.read()[-3000:]}") from None
             yield url
         finally:
             # the API server runs the engine core in a child process: stop the whole process group

@@ -32,7 +32,7 @@ def engine_kwargs(config: FcrayConfig) -> dict[str, Any]:
         "max_num_seqs": e.max_num_seqs,
         "max_num_batched_tokens": e.max_num_batched_tokens,
         "max_model_len": e.max_model_len,
-        "dtype": e.dtype or config.model.dtype,
+        "dtype": e.dtype,  # null in the config = model.dtype, resolved by FcrayConfig
         "enforce_eager": e.enforce_eager,
     }
     if s.accelerator == "cpu":
