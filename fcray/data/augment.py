@@ -4,7 +4,9 @@ augments synthetic and xlam data.
 
 * irrelevance: the called tool(s) removed from ``tools``; the reference answers without a call.
 * slot filling: a required argument removed from the query; the reference asks for it.
-* multi-turn: call -> tool result -> answer, then a second query whose call is the reference.
+* multi-turn: call -> tool result -> answer, then a second query whose call is the reference. The result is
+  what fcray.toolcall's registry returns for the call: the simulator's for a catalog tool (fcray.synth.tools),
+  the stub's for another.
 * chat: general rows without tools (built-in or from ``augment.chat_path``), to limit forgetting.
 
 Augmented examples are added to the split their source example is in (augmentation runs after the
@@ -21,7 +23,7 @@ from typing import Any
 from fcray.config import AugmentConfig
 from fcray.data.replies import ask_reply, no_call_reply
 from fcray.data.schema import prompt_messages, reference_message
-from fcray.toolcall.execute import tool_result_for  # the stub executor's result, shown in multi-turn data
+from fcray.toolcall import DEFAULT_REGISTRY, Call
 
 _SPACES = re.compile(r"\s{2,}")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([?.!,;])")
@@ -117,7 +119,8 @@ def make_slot_filling(example: dict[str, Any], rng: random.Random) -> dict[str, 
 
 
 def make_multi_turn(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any] | None:
-    """``first``'s call, its tool results and an answer, then ``second``'s query and reference call."""
+    """``first``'s call, its tool results (as the registry executes it) and an answer that reports them, then
+    ``second``'s query and reference call. None if a call of ``first`` does not execute."""
     if not (_is_call(first) and _is_call(second)) or first["id"] == second["id"]:
         return None
     if prompt_messages(second)[-1]["role"] != "user":
@@ -131,10 +134,17 @@ def make_multi_turn(first: dict[str, Any], second: dict[str, Any]) -> dict[str, 
         elif existing != tool:
             return None  # same name, different schema: the conversation would be contradictory
     calls = _calls(first)
-    results = [tool_result_for(c) for c in calls]
+    runs = [DEFAULT_REGISTRY.execute(Call(c["name"], c["arguments"]), first["tools"]) for c in calls]
+    if any(run.reason == "timeout" for run in runs):  # the only outcome that depends on the machine, not the data
+        raise RuntimeError(f"multi-turn example from '{first['id']}': a tool call ran past the registry's time "
+                           f"limit ({next(r.detail for r in runs if r.reason == 'timeout')}); the dataset would "
+                           f"not rebuild identically")
+    if not all(run.ok for run in runs):
+        return None  # a conversation that goes on as if a failed call had worked would teach the wrong thing
+    results = [json.dumps(run.result, ensure_ascii=False) for run in runs]
     history = prompt_messages(first) + [reference_message(first)]
-    history += [{"role": "tool", "content": json.dumps(r)} for r in results]
-    summary = "; ".join(f"{c['name']} returned {json.dumps(r)}" for c, r in zip(calls, results))
+    history += [{"role": "tool", "content": r} for r in results]
+    summary = "; ".join(f"{c['name']} returned {r}" for c, r in zip(calls, results))
     history.append({"role": "assistant", "content": f"Done. {summary}."})
     history.append(prompt_messages(second)[-1])
     example = _derived(first, "mt", "multi_turn", history + [reference_message(second)], second["ground_truth"],

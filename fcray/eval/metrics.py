@@ -4,6 +4,7 @@ confidence intervals, overall and per category.
 Each metric is a per-example value averaged over the examples it applies to (:data:`METRICS`): the call
 metrics over examples whose ground truth is a call, irrelevance accuracy over "no call" examples,
 slot-filling accuracy over "ask" examples, the mean reward over all. The same judge scores GRPO's rewards.
+A verdict without a metric's value (predictions scored before the metric existed) is left out of it.
 """
 
 from __future__ import annotations
@@ -29,14 +30,18 @@ def _calls(example: Example) -> bool:
 @dataclass(frozen=True)
 class Metric:
     applies: Callable[[Example], bool]       # which examples it is averaged over
-    value: Callable[[Verdict], float]        # the example's value, from its verdict
+    value: Callable[[Verdict], float | None]  # the example's value, from its verdict (None: not scored)
     doc: str
 
 
 METRICS: dict[str, Metric] = {
     "parse_rate": Metric(_calls, lambda v: float(v["parse_status"] == "ok"), "completion parses (call examples)"),
     "schema_rate": Metric(_calls, lambda v: v["schema"], "calls name an offered tool and fit its JSON Schema"),
-    "execute_rate": Metric(_calls, lambda v: v["execute"], "calls run against the tool registry without error"),
+    "execute_rate": Metric(_calls, lambda v: v["execute"],
+                           "calls run without error (a catalog tool's simulator also rejects arguments that make "
+                           "no sense; a tool without one runs every schema-valid call)"),
+    "result_match": Metric(_calls, lambda v: v.get("result"),
+                           "the calls' results equal the reference calls' (exact calls for tools without a simulator)"),
     "name_accuracy": Metric(_calls, lambda v: float(bool(v.get("name_correct"))), "the expected functions called"),
     "args_precision": Metric(_calls, lambda v: v.get("args_precision") or 0.0, "predicted arguments that are right"),
     "args_recall": Metric(_calls, lambda v: v.get("args_recall") or 0.0, "expected arguments that are predicted"),
@@ -48,8 +53,9 @@ METRICS: dict[str, Metric] = {
                        "the turn is right: the expected calls, no call, or the question for the missing argument"),
     "mean_reward": Metric(lambda e: True, lambda v: v["reward"], "the composite GRPO reward"),
 }
-# Per category: whether the turn is right (whatever its kind), the reward, and for call categories parsing.
-CATEGORY_METRICS = ("accuracy", "parse_rate", "mean_reward")
+# Per category: whether the turn is right (whatever its kind), the reward, and for call categories parsing
+# and whether the calls' results are the reference's.
+CATEGORY_METRICS = ("accuracy", "parse_rate", "result_match", "mean_reward")
 
 
 @dataclass(frozen=True)
@@ -90,7 +96,8 @@ def paired_difference(a: dict[str, float], b: dict[str, float], samples: int = 1
 def metric_values(name: str, verdicts: list[Verdict], examples: list[Example]) -> dict[str, float]:
     """``{example id: value}`` of one metric over the examples it applies to."""
     metric = METRICS[name]
-    return {e["id"]: metric.value(v) for v, e in zip(verdicts, examples) if metric.applies(e)}
+    values = {e["id"]: metric.value(v) for v, e in zip(verdicts, examples) if metric.applies(e)}
+    return {i: value for i, value in values.items() if value is not None}
 
 
 def summarize(verdicts: list[Verdict], examples: list[Example], samples: int = 1000, confidence: float = 0.95,
@@ -100,7 +107,7 @@ def summarize(verdicts: list[Verdict], examples: list[Example], samples: int = 1
     def estimates(names, pairs) -> dict[str, dict[str, float | int]]:
         out = {}
         for name in names:
-            values = [METRICS[name].value(v) for v, e in pairs if METRICS[name].applies(e)]
+            values = [x for v, e in pairs if METRICS[name].applies(e) and (x := METRICS[name].value(v)) is not None]
             if values:
                 out[name] = bootstrap(values, samples, confidence, seed).to_dict()
         return out

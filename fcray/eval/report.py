@@ -14,12 +14,13 @@ from typing import Any
 from fcray.eval.metrics import CATEGORY_METRICS, METRICS, metric_values, paired_difference
 from fcray.eval.run import load_predictions, load_results
 
-REPORT_METRICS = ("parse_rate", "schema_rate", "execute_rate", "name_accuracy", "args_precision", "args_recall",
-                  "args_f1", "exact_match", "irrelevance_accuracy", "slot_filling_accuracy", "accuracy", "mean_reward")
+REPORT_METRICS = ("parse_rate", "schema_rate", "execute_rate", "result_match", "name_accuracy", "args_precision",
+                  "args_recall", "args_f1", "exact_match", "irrelevance_accuracy", "slot_filling_accuracy", "accuracy",
+                  "mean_reward")
 REWARD_CURVES = (("reward", "total reward"), ("rewards/fcray_parse/mean", "parse"),
                  ("rewards/fcray_schema/mean", "schema"), ("rewards/fcray_execute/mean", "execute"),
-                 ("rewards/fcray_match/mean", "exact match"), ("rewards/fcray_name/mean", "name"),
-                 ("rewards/fcray_args_f1/mean", "args F1"))
+                 ("rewards/fcray_result/mean", "result match"), ("rewards/fcray_match/mean", "exact match"),
+                 ("rewards/fcray_name/mean", "name"), ("rewards/fcray_args_f1/mean", "args F1"))
 
 
 def _interval(estimate: dict[str, float] | None, signed: bool = False) -> str:

@@ -42,6 +42,12 @@ TEAMS = ("Lions", "Tigers", "Eagles", "Sharks", "Wolves", "Bears", "Falcons", "H
 TIMEZONES = ("UTC", "Europe/Paris", "America/New_York", "Asia/Tokyo", "Australia/Sydney")
 SYMBOLS = ("BTC", "ETH", "SOL", "ADA", "DOT")
 EMAILS = tuple(f"{u}@{d}" for u in EMAIL_USERS for d in DOMAINS)
+# Each tracking number belongs to one carrier (a package the carrier never shipped cannot be tracked with it).
+PACKAGES = (("1Z999AA10123456784", "ups"), ("9400110200881234567890", "usps"), ("JD014600006281234567", "dhl"),
+            ("LX123456789DE", "dhl"), ("RA987654321CN", "usps"), ("CP445566778US", "usps"))
+# Units convert only into a unit of the same quantity (km -> miles, never km -> kg).
+UNIT_PAIRS = (("km", "miles"), ("miles", "km"), ("kg", "pounds"), ("pounds", "kg"), ("liters", "gallons"),
+              ("gallons", "liters"))
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,10 @@ class ParamSpec:
     item_kind: str = "string"  # array: element type
     fields: tuple["ParamSpec", ...] = ()  # object: nested fields
     default: Any = None
+    # Values that pass the schema can still make no sense together, and the tools' simulators
+    # (fcray.synth.tools) reject them; the generator samples around them, so every reference call executes.
+    unlike: str = ""           # string/enum: an earlier parameter whose value this one never repeats (JFK -> JFK)
+    given: tuple[str, tuple[tuple[Any, Any], ...]] = ()  # (earlier parameter, allowed (its value, this value) pairs)
 
     def json_schema(self) -> dict[str, Any]:
         schema: dict[str, Any]
@@ -100,12 +110,14 @@ class ToolSpec:
                 "function": {"name": self.name, "description": self.description, "parameters": self.json_schema()}}
 
 
-def S(name, description, mentions, pool, required=True, default=None):  # noqa: N802 - a tiny DSL
-    return ParamSpec(name, "string", description, tuple(mentions), required, tuple(pool), default=default)
+def S(name, description, mentions, pool, required=True, default=None, unlike="", given=()):  # noqa: N802 - a tiny DSL
+    return ParamSpec(name, "string", description, tuple(mentions), required, tuple(pool), default=default,
+                     unlike=unlike, given=given)
 
 
-def E(name, description, mentions, options, required=False, default=None):  # noqa: N802
-    return ParamSpec(name, "enum", description, tuple(mentions), required, tuple(options), default=default)
+def E(name, description, mentions, options, required=False, default=None, unlike="", given=()):  # noqa: N802
+    return ParamSpec(name, "enum", description, tuple(mentions), required, tuple(options), default=default,
+                     unlike=unlike, given=given)
 
 
 def I(name, description, mentions, low, high, required=True, default=None):  # noqa: N802, E741
@@ -141,7 +153,8 @@ CATALOG: tuple[ToolSpec, ...] = (
              ("convert", "change", "exchange"),
              (F("amount", "Amount to convert.", ("{v}",), 1, 5000),
               S("from_currency", "Currency code to convert from.", ("{v}", "in {v}"), CURRENCIES),
-              S("to_currency", "Currency code to convert to.", ("to {v}", "into {v}"), CURRENCIES))),
+              S("to_currency", "Currency code to convert to.", ("to {v}", "into {v}"), CURRENCIES,
+                unlike="from_currency"))),
     ToolSpec("get_stock_price", "Get the latest stock price for a ticker symbol.",
              ("get the stock price", "look up the share price", "check the stock quote"),
              (S("symbol", "Ticker symbol.", ("of {v}", "for {v}"), TICKERS),
@@ -149,7 +162,7 @@ CATALOG: tuple[ToolSpec, ...] = (
     ToolSpec("book_flight", "Book a flight between two airports.",
              ("book a flight", "reserve a plane ticket", "get me a flight"),
              (S("origin", "Departure airport code.", ("from {v}", "departing {v}"), AIRPORTS),
-              S("destination", "Arrival airport code.", ("to {v}", "arriving at {v}"), AIRPORTS),
+              S("destination", "Arrival airport code.", ("to {v}", "arriving at {v}"), AIRPORTS, unlike="origin"),
               S("date", "Travel date (YYYY-MM-DD).", ("on {v}", "for {v}"), DATES),
               I("passengers", "Number of passengers.", ("for {v} passengers", "with {v} travellers"), 1, 6,
                 required=False, default=1),
@@ -194,7 +207,8 @@ CATALOG: tuple[ToolSpec, ...] = (
              (S("text", "Text to translate.", ("{v}",), ("good morning", "where is the station", "thank you",
                                                         "I am hungry", "how much is it", "see you tomorrow")),
               S("target_language", "Language to translate into.", ("into {v}", "to {v}"), LANGUAGES),
-              S("source_language", "Language of the text.", ("from {v}",), LANGUAGES, required=False))),
+              S("source_language", "Language of the text.", ("from {v}",), LANGUAGES, required=False,
+                unlike="target_language"))),
     ToolSpec("define_word", "Look up the definition of an English word.",
              ("define", "look up the meaning of", "what does it mean:"),
              (S("word", "The word.", ("{v}",), WORDS),
@@ -228,9 +242,9 @@ CATALOG: tuple[ToolSpec, ...] = (
     ToolSpec("track_package", "Track a shipped package.",
              ("track my package", "where is my parcel", "check the delivery status"),
              (S("tracking_number", "Carrier tracking number.", ("number {v}", "with tracking code {v}"),
-                ("1Z999AA10123456784", "9400110200881234567890", "JD014600006281234567", "LX123456789DE",
-                 "RA987654321CN", "CP445566778US")),
-              E("carrier", "Shipping carrier.", ("sent with {v}", "via {v}"), ("ups", "usps", "dhl", "fedex")))),
+                tuple(number for number, _ in PACKAGES)),
+              E("carrier", "Shipping carrier.", ("sent with {v}", "via {v}"), ("ups", "usps", "dhl", "fedex"),
+                given=("tracking_number", PACKAGES)))),
     ToolSpec("get_news", "Get the latest news headlines.",
              ("get the news", "show me headlines", "find the latest news"),
              (S("topic", "News topic.", ("about {v}", "on {v}"), TOPICS),
@@ -268,7 +282,7 @@ CATALOG: tuple[ToolSpec, ...] = (
     ToolSpec("get_exchange_rate", "Get the exchange rate between two currencies.",
              ("get the exchange rate", "what is the rate", "check the FX rate"),
              (S("base", "Base currency.", ("from {v}", "of {v}"), CURRENCIES),
-              S("quote", "Quote currency.", ("to {v}", "against {v}"), CURRENCIES))),
+              S("quote", "Quote currency.", ("to {v}", "against {v}"), CURRENCIES, unlike="base"))),
     ToolSpec("get_crypto_price", "Get the price of a cryptocurrency.",
              ("get the crypto price", "check the coin price", "look up the price"),
              (S("symbol", "Coin symbol.", ("of {v}", "for {v}"), SYMBOLS),
@@ -283,7 +297,7 @@ CATALOG: tuple[ToolSpec, ...] = (
     ToolSpec("get_directions", "Get directions between two places.",
              ("get directions", "how do I get", "find a route"),
              (S("origin", "Start.", ("from {v}",), CITIES),
-              S("destination", "End.", ("to {v}",), CITIES),
+              S("destination", "End.", ("to {v}",), CITIES, unlike="origin"),
               E("mode", "Travel mode.", ("by {v}", "travelling by {v}"), ("car", "train", "bike", "foot")))),
     ToolSpec("find_movie_showtimes", "Find cinema showtimes for a movie.",
              ("find showtimes", "when is it playing", "look up cinema times"),
@@ -300,7 +314,7 @@ CATALOG: tuple[ToolSpec, ...] = (
               E("from_unit", "Unit of the value.", ("{v}",), ("km", "miles", "kg", "pounds", "liters", "gallons"),
                 required=True),
               E("to_unit", "Unit to convert into.", ("into {v}", "to {v}"),
-                ("km", "miles", "kg", "pounds", "liters", "gallons"), required=True))),
+                ("km", "miles", "kg", "pounds", "liters", "gallons"), required=True, given=("from_unit", UNIT_PAIRS)))),
     ToolSpec("get_time", "Get the current time in a time zone.",
              ("what time is it", "tell me the time", "get the local time"),
              (S("timezone", "IANA time zone.", ("in {v}", "for {v}"), TIMEZONES),

@@ -32,15 +32,28 @@ def _join_list(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _pool(param: ParamSpec, earlier: dict[str, Any]) -> tuple[Any, ...]:
+    """The values of ``param`` that make sense beside the arguments already chosen (the simulators reject
+    the others: a flight to the airport it leaves from, km into kg)."""
+    pool = param.pool
+    if param.unlike in earlier:
+        pool = tuple(v for v in pool if v != earlier[param.unlike])
+    if param.given and param.given[0] in earlier:
+        other, pairs = param.given
+        pool = tuple(v for v in pool if (earlier[other], v) in pairs)
+    return pool
+
+
 class _Sampler:
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
 
-    def value(self, param: ParamSpec) -> tuple[Any, str]:
-        """A value for ``param`` and the words that state it in a query."""
+    def value(self, param: ParamSpec, earlier: dict[str, Any] | None = None) -> tuple[Any, str]:
+        """A value for ``param`` and the words that state it in a query; ``earlier``: the call's arguments
+        so far, which ``param.unlike`` / ``param.given`` constrain it by."""
         rng = self.rng
         if param.kind in ("string", "enum"):
-            value = rng.choice(param.pool)
+            value = rng.choice(_pool(param, earlier or {}))
             return value, str(value)
         if param.kind == "integer":
             value = rng.randint(int(param.low), int(param.high))
@@ -80,7 +93,7 @@ def compose_call(tool: ToolSpec, rng: random.Random) -> tuple[dict[str, Any], st
         if param.kind == "boolean":
             value, text = sampler.boolean(param)
         else:
-            value, words = sampler.value(param)
+            value, words = sampler.value(param, arguments)
             text = rng.choice(param.mentions).format(v=words)
         arguments[param.name] = value
         spans[param.name] = text

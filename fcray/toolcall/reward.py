@@ -11,6 +11,8 @@ component     expected a call                                 expected no call /
 parse         1 if the completion parses to >= 1 call         1 if it contains no tool-call markup at all
 schema        share of calls valid against their schemas      1 if no call is made
 execute       share of calls the executor runs successfully   1 if no call is made
+result        results of the calls equal the reference        1 if no call is made
+              calls' results (multiset share)
 match         1 if the calls match the ground truth (BFCL)    no_call: 1 if no call; ask: 1 if no call and
                                                               the reply asks for every missing argument
 args_f1       argument-level F1 against the ground truth      1 if no call is made
@@ -30,14 +32,15 @@ read ``tools`` and ``ground_truth`` from the dataset columns (JSON text, as fcra
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fcray.toolcall.execute import DEFAULT_REGISTRY, ToolRegistry
+from fcray.toolcall.execute import DEFAULT_REGISTRY, Execution, ToolRegistry
 from fcray.toolcall.cache import by_identity
 from fcray.toolcall.match import CallMetrics, asks_for, call_metrics, haystack_for, match_calls
-from fcray.toolcall.parse import Parsed, as_parsed
+from fcray.toolcall.parse import Call, Parsed, as_parsed
 from fcray.toolcall.schema import SchemaIssue, check_calls, tool_index
 
 
@@ -57,6 +60,7 @@ class Context:
     def __init__(self, parsed: Parsed, example: Mapping[str, Any], registry: ToolRegistry = DEFAULT_REGISTRY):
         self.parsed, self.example, self.registry = parsed, example, registry
         self._issues: list[list[SchemaIssue]] | None = None
+        self._runs: list[Execution] | None = None
         self._metrics: CallMetrics | None = None
         self._have_metrics = False
 
@@ -65,6 +69,27 @@ class Context:
         if self._issues is None:
             self._issues = check_calls(self.parsed.calls, self.example["tools"])
         return self._issues
+
+    @property
+    def runs(self) -> list[Execution]:
+        """The registry's execution of each parsed call (``execute`` and ``result`` share them)."""
+        if self._runs is None:
+            self._runs = [self.registry.execute(call, self.example["tools"], call_issues)
+                          for call, call_issues in zip(self.parsed.calls, self.issues)]
+        return self._runs
+
+    @property
+    def reference_runs(self) -> list[Execution]:
+        """The execution of each reference call (:func:`reference_calls`), once per example object: the
+        implementations are deterministic, and GRPO scores many completions of one example in a row."""
+        truth, tools = self.example["ground_truth"], self.example["tools"]
+        slot = _reference_slot(truth)
+        if slot[0] is tools and slot[1] is self.registry:
+            return slot[2]
+        runs = [self.registry.execute(c, tools) for c in reference_calls(truth)]
+        if not any(r.reason == "timeout" for r in runs):  # a slow moment is not the example's result
+            slot[:] = [tools, self.registry, runs]
+        return runs
 
     @property
     def metrics(self) -> CallMetrics | None:
@@ -169,10 +194,76 @@ def execute_score(completion: Any, example: Mapping[str, Any], context: Context 
     ctx = _context(completion, example, context)
     if (early := _unless_checkable(ctx.parsed, example)) is not None:
         return early
-    runs = [ctx.registry.execute(call, example["tools"], call_issues)
-            for call, call_issues in zip(ctx.parsed.calls, ctx.issues)]
-    failed = [r.reason for r in runs if not r.ok]
-    return Score(1 - len(failed) / len(runs), failed[0] if failed else "ok")
+    failed = [r.reason for r in ctx.runs if not r.ok]
+    return Score(1 - len(failed) / len(ctx.runs), failed[0] if failed else "ok")
+
+
+def _concrete(value: Any) -> Any:
+    """One concrete value from a ground-truth value (objects map each key to its acceptable values)."""
+    if isinstance(value, dict):
+        return {k: _concrete(first) for k, accepted in value.items()
+                if (first := (accepted[0] if isinstance(accepted, list) and accepted else accepted)) != ""}
+    if isinstance(value, list):
+        return [_concrete(v) if isinstance(v, dict) else v for v in value]
+    return value
+
+
+def reference_calls(truth: Mapping[str, Any]) -> list[Call]:
+    """The concrete calls of a ``call`` ground truth: the first acceptable value of each argument, and no
+    argument where that first value is BFCL's "omitted" marker ``""``. fcray's ground truth
+    (fcray.data.schema.ground_truth_for) lists the reference's own value first and starts with ``""`` exactly
+    when the reference left the argument out, so these are the reference assistant turn's calls.
+
+    >>> reference_calls({"kind": "call", "calls": [{"name": "f", "arguments": {"x": [1, 1.0], "unit": ["", "c"],
+    ...     "cabin": ["economy", ""], "address": [{"zip": ["10001"], "floor": [""]}]}}]})
+    [Call(name='f', arguments={'x': 1, 'cabin': 'economy', 'address': {'zip': '10001'}})]
+    """
+    return [Call(c["name"], _concrete(c["arguments"])) for c in truth["calls"]]
+
+
+@by_identity()
+def _reference_slot(truth: Mapping[str, Any]) -> list[Any]:
+    """[tools, registry, executions] of the last execution of this ground truth's reference calls."""
+    return [None, None, None]
+
+
+def _outcome(call: Call, run: Execution) -> str:
+    """What a call did, in canonical JSON: the tool and its result (a tool's name counts, so another tool's
+    equal result is not a match)."""
+    return json.dumps({"name": call.name, "result": run.result}, sort_keys=True)
+
+
+@component("result")
+def result_score(completion: Any, example: Mapping[str, Any], context: Context | None = None) -> Score:
+    """Whether the calls do what the reference calls do: both are executed and their results compared as
+    multisets (canonical JSON); the share matched of max(#reference, #predicted). A call that does not
+    execute matches nothing. For a tool without an implementation the stub's result is a hash of the call,
+    so the comparison is exact call equality, and the reason says so.
+
+    >>> result_score(_OSLO, _CALL).reason
+    "no implementation for 'get_weather': compared calls; 1/1 results match"
+    >>> result_score(_PARIS, _CALL).value, result_score(_OSLO + "\\n" + _PARIS, _CALL).value
+    (0.0, 0.5)
+    >>> result_score("No tool fits.", _NO_CALL).value
+    1.0
+    """
+    ctx = _context(completion, example, context)
+    if (early := _unless_checkable(ctx.parsed, example)) is not None:
+        return early
+    references = reference_calls(example["ground_truth"])
+    expected = []
+    for call, run in zip(references, ctx.reference_runs):
+        if not run.ok:
+            return Score(0.0, f"reference call '{call.name}' does not execute ({run.reason}: {run.detail})")
+        expected.append(_outcome(call, run))
+    got = [_outcome(call, run) for call, run in zip(ctx.parsed.calls, ctx.runs) if run.ok]
+    matched = sum((Counter(expected) & Counter(got)).values())
+    total = max(len(expected), len(ctx.parsed.calls))
+    reason = f"{matched}/{total} results match"
+    stubbed = sorted({c.name for c, r in zip(references, ctx.reference_runs) if not r.simulated})
+    if stubbed:
+        reason = f"no implementation for {', '.join(repr(n) for n in stubbed)}: compared calls; {reason}"
+    return Score(matched / total, reason)
 
 
 @component("match")

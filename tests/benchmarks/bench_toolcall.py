@@ -3,7 +3,7 @@
     .venv/bin/python tests/benchmarks/bench_toolcall.py
 
 Pinned to one core, it prints:
-  (a) the full score of a completion (parse + schema + execute + match, via ``judge``) in completions/s on a
+  (a) the full score of a completion (parse + schema + execute + result + match, via ``judge``) in completions/s on a
       mixed set: valid single and parallel calls, invalid JSON, wrong types, wrong values, no-call answers;
       target >= 10,000/s;
   (b) the match step alone on already-decoded outputs, against BFCL's ``ast_checker`` on the same inputs
@@ -76,7 +76,7 @@ def main() -> None:
     for text, ex in cases[:50]:
         judge(text, ex)  # warm caches (validators, tool indexes)
     full = _best_rate(lambda c: judge(c[0], c[1]), cases)
-    print(f"(a) full score (parse+schema+execute+match+metrics): {full:,.0f} completions/s "
+    print(f"(a) full score (parse+schema+execute+result+match+metrics): {full:,.0f} completions/s "
           f"on {len(cases)} mixed completions of {len({id(e) for _, e in cases})} examples, as in GRPO (several completions per example)  "
           f"[target >= 10,000/s: {'PASS' if full >= 10_000 else 'FAIL'}]")
     import copy

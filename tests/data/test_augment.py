@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
@@ -11,9 +12,9 @@ from fcray.data.augment import (
     make_irrelevance,
     make_multi_turn,
     make_slot_filling,
-    tool_result_for,
 )
 from fcray.data.schema import last_user_query, validate_example
+from fcray.toolcall import DEFAULT_REGISTRY, Call
 
 
 def _single(examples):
@@ -78,9 +79,40 @@ def test_multi_turn_has_call_result_answer_then_a_new_call(synthetic_examples):
     assert new["ground_truth"] == second["ground_truth"] and new["category"] == "multi_turn"
     assert new["messages"][-1] == second["messages"][-1]
     assert {t["function"]["name"] for t in first["tools"] + second["tools"]} == {t["function"]["name"] for t in new["tools"]}
-    call = first["messages"][1]["tool_calls"][0]["function"]
-    assert tool_result_for(call) == tool_result_for(dict(call))  # deterministic
+    # the tool turns carry what the catalog's simulator returns, and the answer reports it
+    calls = [c["function"] for c in first["messages"][1]["tool_calls"]]
+    runs = [DEFAULT_REGISTRY.execute(Call(c["name"], c["arguments"]), first["tools"]) for c in calls]
+    assert all(r.ok and r.simulated for r in runs)
+    tool_turns = [m for m in new["messages"] if m["role"] == "tool"]
+    assert [json.loads(m["content"]) for m in tool_turns] == [r.result for r in runs]
+    summary = new["messages"][len(roles) - 3]["content"]
+    assert all(m["content"] in summary for m in tool_turns)
+    assert make_multi_turn(first, second) == new  # deterministic
     assert make_multi_turn(first, first) is None
+
+
+def test_multi_turn_is_not_made_from_a_call_that_does_not_execute(synthetic_examples):
+    first = json.loads(json.dumps(_single(synthetic_examples)))
+    call = first["messages"][-1]["tool_calls"][0]["function"]
+    city_like = next((k for k, v in call["arguments"].items() if isinstance(v, str)), None)
+    call["arguments"][city_like] = "Atlantis-on-Sea 42"  # fits the schema, names nothing in the world
+    assert make_multi_turn(first, synthetic_examples[1]) is None
+
+
+def test_multi_turn_of_a_tool_without_a_simulator_shows_the_stub_result():
+    from fcray.toolcall.execute import tool_result_for
+
+    tool = {"type": "function", "function": {"name": "lookup", "description": "", "parameters": {
+        "type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}}}
+
+    def example(i, q):
+        return {"id": f"x-{i}", "source": "xlam", "category": "single", "tools": [tool],
+                "messages": [{"role": "user", "content": f"look up {q}"}, {"role": "assistant", "content": "",
+                             "tool_calls": [{"type": "function", "function": {"name": "lookup", "arguments": {"q": q}}}]}],
+                "ground_truth": {"kind": "call", "calls": [{"name": "lookup", "arguments": {"q": [q]}}]}}
+
+    new = make_multi_turn(example(1, "a"), example(2, "b"))
+    assert json.loads(new["messages"][2]["content"]) == tool_result_for({"name": "lookup", "arguments": {"q": "a"}})
 
 
 def test_augment_split_reports_requested_and_made(synthetic_examples):

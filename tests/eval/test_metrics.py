@@ -19,6 +19,8 @@ def summary():
 EXPECTED = [
     ("parse_rate", 3 / 4, 4),            # "unparsed" fails
     ("schema_rate", 3 / 4, 4),           # the three parsed calls name offered tools with valid arguments
+    ("execute_rate", 3 / 4, 4),          # no simulator for these tools: the stub runs every schema-valid call
+    ("result_match", 1 / 4, 4),          # only "right" does what the reference call does (compared as calls)
     ("name_accuracy", 2 / 4, 4),         # right + wrong-value call get_weather
     ("exact_match", 1 / 4, 4),
     ("args_precision", (1 + 0.5) / 4, 4),  # wrong-value: unit right, city wrong
@@ -45,6 +47,15 @@ def test_breakdown_by_category(summary):
     assert by["irrelevance"]["accuracy"]["mean"] == 0.5
     assert "parse_rate" not in by["irrelevance"]  # parsing is a call metric: not reported as 0 for no-call rows
     assert by["slot_filling"]["accuracy"]["mean"] == 1.0
+    assert by["single"]["result_match"]["mean"] == 0.5 and "result_match" not in by["irrelevance"]
+
+
+def test_a_verdict_scored_before_a_metric_existed_is_left_out_of_it():
+    verdicts = [verdict(COMPLETIONS[e["id"]], e) for e in EXAMPLES]
+    for v in verdicts[:2]:
+        del v["result"]  # predictions written before the result component
+    assert summarize(verdicts, EXAMPLES)["metrics"]["result_match"]["n"] == 2
+    assert set(metric_values("result_match", verdicts, EXAMPLES)) == {"wrong-name", "unparsed"}
 
 
 def test_metrics_with_no_example_are_left_out():

@@ -31,6 +31,7 @@ def test_reference_answers_earn_full_reward(fixtures_dir):
         scores = {k: s.value for k, s in judgement.scores.items()}
         assert judgement.reward == pytest.approx(1.0), (example["id"], judgement.to_dict())
         assert scores["match"] == 1.0 and scores["args_f1"] == 1.0, (example["id"], judgement.to_dict())
+        assert scores["execute"] == 1.0 and scores["result"] == 1.0, (example["id"], judgement.to_dict())
         assert scores["no_call_penalty"] == 0.0 and scores["ask_penalty"] == 0.0
         if judgement.metrics is not None:
             assert judgement.metrics.hallucinated == 0, example["id"]

@@ -38,22 +38,25 @@ def tc(name, args):
 # (completion, example, expected component values)
 CASES = [
     (tc("get_weather", {"city": "Oslo", "unit": "c"}), CALL_EX,
-     {"parse": 1, "schema": 1, "execute": 1, "match": 1, "args_f1": 1, "no_call_penalty": 0, "ask_penalty": 0}),
-    (tc("get_weather", {"city": "Rome"}), CALL_EX, {"parse": 1, "schema": 1, "execute": 1, "match": 0, "name": 1}),
-    (tc("get_weather", {"city": "Oslo", "unit": "k"}), CALL_EX, {"parse": 1, "schema": 0, "execute": 0, "match": 0}),
+     {"parse": 1, "schema": 1, "execute": 1, "result": 1, "match": 1, "args_f1": 1, "no_call_penalty": 0,
+      "ask_penalty": 0}),
+    (tc("get_weather", {"city": "Rome"}), CALL_EX, {"parse": 1, "schema": 1, "execute": 1, "result": 0, "match": 0,
+                                                    "name": 1}),
+    (tc("get_weather", {"city": "Oslo", "unit": "k"}), CALL_EX, {"parse": 1, "schema": 0, "execute": 0, "result": 0,
+                                                                 "match": 0}),
     (tc("get_weather", {"city": "Oslo"}) + "\n" + tc("get_weather", {"town": "x"}), CALL_EX,
      {"parse": 1, "schema": 0.5, "execute": 0.5, "match": 0}),
     (tc("get_time", {"zone": "UTC"}), CALL_EX, {"parse": 1, "schema": 1, "execute": 1, "match": 0, "args_f1": 0,
                                                 "name": 0}),
     ("<tool_call>\n{oops}\n</tool_call>", CALL_EX, {"parse": 0, "schema": 0, "execute": 0, "match": 0, "args_f1": 0,
                                                     "name": 0}),
-    ("It is sunny.", CALL_EX, {"parse": 0, "schema": 0, "execute": 0, "match": 0}),
+    ("It is sunny.", CALL_EX, {"parse": 0, "schema": 0, "execute": 0, "result": 0, "match": 0}),
     ("Sorry, I can't help with jokes.", NO_CALL_EX,
-     {"parse": 1, "schema": 1, "execute": 1, "match": 1, "args_f1": 1, "name": 1, "no_call_penalty": 0}),
+     {"parse": 1, "schema": 1, "execute": 1, "result": 1, "match": 1, "args_f1": 1, "name": 1, "no_call_penalty": 0}),
     (tc("get_time", {"zone": "UTC"}), NO_CALL_EX,
-     {"parse": 0, "schema": 0, "execute": 0, "match": 0, "args_f1": 0, "no_call_penalty": -1}),
+     {"parse": 0, "schema": 0, "execute": 0, "result": 0, "match": 0, "args_f1": 0, "no_call_penalty": -1}),
     ("<tool_call>\nbroken", NO_CALL_EX, {"parse": 0, "match": 0, "no_call_penalty": 0}),
-    ("Which city do you mean?", ASK_EX, {"parse": 1, "match": 1, "ask_penalty": 0}),
+    ("Which city do you mean?", ASK_EX, {"parse": 1, "result": 1, "match": 1, "ask_penalty": 0}),
     ("It is sunny everywhere.", ASK_EX, {"parse": 1, "match": 0, "ask_penalty": -1}),
     (tc("get_weather", {"city": "Oslo"}), ASK_EX, {"parse": 0, "match": 0, "ask_penalty": -1}),
 ]
@@ -130,3 +133,60 @@ def test_a_custom_component_by_dotted_path(tmp_path, monkeypatch):
     assert funcs[0](["p"], [short], **{k: [r[k] for r in rows] for k in rows[0]}) == [1.0]
     with pytest.raises(KeyError, match="cannot import"):
         trl_reward_funcs({"my_rewards:missing": 1.0})
+
+
+def test_result_compares_the_results_of_the_calls_as_multisets():
+    from fcray.toolcall import ToolRegistry
+    from fcray.toolcall.reward import Context, result_score
+    from fcray.toolcall.parse import as_parsed
+
+    registry = ToolRegistry()  # get_weather simulated: the unit does not change the (made-up) result
+    registry.register("get_weather", lambda city, unit="c": {"city": city.title(), "sky": "clear"})
+    truth = {"kind": "call", "calls": [{"name": "get_weather", "arguments": {"city": ["Oslo"], "unit": ["", "c"]}},
+                                       {"name": "get_weather", "arguments": {"city": ["Rome"], "unit": [""]}}]}
+    ex = {**example(truth), "category": "parallel"}
+
+    def score(*calls):
+        completion = "\n".join(tc("get_weather", c) for c in calls)
+        return result_score(completion, ex, Context(as_parsed(completion), ex, registry))
+
+    assert score({"city": "Rome"}, {"city": "oslo", "unit": "f"}).value == 1.0  # any order, same results
+    assert score({"city": "Rome"}).value == 0.5
+    assert score({"city": "Rome"}, {"city": "Rome"}).value == 0.5  # a multiset: one Rome matches one Rome
+    assert score({"city": "Rome"}, {"city": "Oslo"}, {"city": "Oslo"}).value == pytest.approx(2 / 3)
+    assert score({"city": "Rome"}, {"city": "Oslo"}).reason == "2/2 results match"
+    assert score({"city": "Rome"}, {"town": "Oslo"}).value == 0.5  # a call that does not execute matches nothing
+
+
+def test_result_names_the_tools_it_could_only_compare_as_calls_and_a_failing_reference():
+    from fcray.toolcall import ToolError, ToolRegistry
+    from fcray.toolcall.reward import Context, result_score
+    from fcray.toolcall.parse import as_parsed
+
+    completion = tc("get_weather", {"city": "Oslo", "unit": "c"})
+    stub = result_score(completion, CALL_EX)
+    assert stub.value == 1.0 and stub.reason == "no implementation for 'get_weather': compared calls; 1/1 results match"
+    # with the stub, the call must be the reference call itself
+    assert result_score(tc("get_weather", {"city": "Oslo"}), CALL_EX).value == 0.0
+
+    registry = ToolRegistry()
+
+    def rejects(city, unit="c"):
+        raise ToolError(f"city: unknown city '{city}'")
+
+    registry.register("get_weather", rejects)
+    failing = result_score(completion, CALL_EX, Context(as_parsed(completion), CALL_EX, registry))
+    assert failing.value == 0.0
+    assert failing.reason == "reference call 'get_weather' does not execute (rejected: city: unknown city 'Oslo')"
+
+
+def test_reference_calls_rebuild_the_reference_turn():
+    from fcray.data.schema import ground_truth_for
+    from fcray.synth.generator import generate_examples
+    from fcray.toolcall import reference_calls
+
+    for ex in generate_examples(300, seed=9):
+        expected = [{"name": c["function"]["name"], "arguments": c["function"]["arguments"]}
+                    for c in ex["messages"][-1]["tool_calls"]]
+        assert [c.to_dict() for c in reference_calls(ex["ground_truth"])] == expected
+        assert ground_truth_for(expected, ex["tools"]) == ex["ground_truth"]

@@ -110,3 +110,129 @@ def test_registered_implementations_run_and_their_failures_are_caught():
     # Invalid arguments never reach the implementation; argument text is never evaluated.
     registry.execute(Call("book", {"city": "__import__('os').system('true')"}), TOOLS)
     assert seen == [("Oslo", 2), ("Nowhere", 1), ("Weird", 1)]
+
+
+def test_stub_results_say_nothing_was_simulated_and_implementations_say_so():
+    registry = ToolRegistry()
+    assert registry.execute(Call("book", {"city": "Oslo", "nights": 2}), TOOLS).simulated is False
+    registry.register("book", lambda **arguments: {"ok": True})
+    assert registry.execute(Call("book", {"city": "Oslo", "nights": 2}), TOOLS).simulated is True
+    assert registry.execute(Call("book", {"city": "Oslo"}), TOOLS).simulated is False  # invalid: nothing ran
+
+
+def test_an_implementation_registered_for_a_schema_runs_only_for_that_schema():
+    registry = ToolRegistry()
+    schema = TOOLS[0]["function"]["parameters"]
+    registry.register("book", lambda **a: {"exact": True}, parameters=schema)
+    other = [{"type": "function", "function": {"name": "book", "parameters": {
+        "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+    assert registry.execute(Call("book", {"city": "Oslo", "nights": 2}), TOOLS).result == {"exact": True}
+    fallback = registry.execute(Call("book", {"city": "Oslo"}), other)
+    assert fallback.ok and not fallback.simulated and fallback.result["function"] == "book"
+    # one registered without a schema serves every other schema; the exact one still wins for its own
+    registry.register("book", lambda **a: {"any": True})
+    assert registry.execute(Call("book", {"city": "Oslo"}), other).result == {"any": True}
+    assert registry.execute(Call("book", {"city": "Oslo", "nights": 2}), TOOLS).result == {"exact": True}
+    assert registry.implementation("book") is not registry.implementation("book", schema)
+
+
+def test_tool_errors_and_bad_results_are_reported_with_a_reason():
+    from fcray.toolcall import ToolError
+
+    registry = ToolRegistry()
+
+    @registry.register("book")
+    def book(city, nights, **rest):
+        if city == "Atlantis":
+            raise ToolError("city: unknown city 'Atlantis'")
+        return {"nights": float("nan")}
+
+    rejected = registry.execute(Call("book", {"city": "Atlantis", "nights": 1}), TOOLS)
+    assert (rejected.ok, rejected.reason, rejected.detail) == (False, "rejected", "city: unknown city 'Atlantis'")
+    assert registry.execute(Call("book", {"city": "Oslo", "nights": 1}), TOOLS).reason == "bad_result"  # NaN is no JSON
+
+
+def test_a_call_past_the_time_limit_is_reported_and_later_calls_still_run():
+    import threading
+    import time
+
+    release = threading.Event()
+    registry = ToolRegistry(timeout_s=0.05)
+
+    @registry.register("book")
+    def book(city, nights, **rest):
+        if city == "Slow":
+            release.wait(5)
+        return {"city": city}
+
+    start = time.perf_counter()
+    slow = registry.execute(Call("book", {"city": "Slow", "nights": 1}), TOOLS)
+    assert (slow.ok, slow.reason, slow.simulated) == (False, "timeout", True) and "0.05 s" in slow.detail
+    assert time.perf_counter() - start < 2
+    # the stuck worker is abandoned; the next call gets another one
+    assert registry.execute(Call("book", {"city": "Oslo", "nights": 1}), TOOLS).result == {"city": "Oslo"}
+    release.set()
+    # an implementation's own TimeoutError is an exception it raised, not the registry's limit
+    registry.register("book", lambda **a: (_ for _ in ()).throw(TimeoutError("upstream")))
+    own = registry.execute(Call("book", {"city": "Oslo", "nights": 1}), TOOLS)
+    assert own.reason == "raised" and "upstream" in own.detail
+    # without a limit, the implementation runs in the calling thread
+    inline = ToolRegistry(timeout_s=None)
+    inline.register("book", lambda **a: {"thread": threading.current_thread().name})
+    assert inline.execute(Call("book", {"city": "Oslo", "nights": 1}), TOOLS).result == {
+        "thread": threading.current_thread().name}
+
+
+def test_entry_point_plugins_are_loaded_once_on_first_use(monkeypatch):
+    from importlib.metadata import EntryPoint
+
+    from fcray.toolcall import execute
+
+    loads = []
+    points = [EntryPoint("good", f"{__name__}:_plugin", "fcray.test"),
+              EntryPoint("broken", f"{__name__}:_missing", "fcray.test")]
+
+    def fake_entry_points(group):
+        loads.append(group)
+        return points if group == "fcray.test" else []
+
+    monkeypatch.setattr(execute, "entry_points", fake_entry_points)
+    registry = ToolRegistry(entry_points="fcray.test")
+    assert loads == []  # nothing happens until the registry is used
+    with pytest.warns(RuntimeWarning, match="'broken'.*its tools use the stub"):
+        run = registry.execute(Call("book", {"city": "Oslo", "nights": 2}), TOOLS)
+    assert run.simulated and run.result == {"plugin": "Oslo"}
+    registry.execute(Call("book", {"city": "Oslo", "nights": 2}), TOOLS)
+    assert registry.names() == ["book"] and loads == ["fcray.test"]  # loaded once
+
+
+def _plugin(registry):
+    registry.register("book", lambda city, **rest: {"plugin": city})
+
+
+def test_the_default_registry_loads_the_installed_entry_points():
+    from importlib.metadata import entry_points
+
+    from fcray.toolcall import DEFAULT_REGISTRY
+    from fcray.toolcall.execute import ENTRY_POINT_GROUP
+
+    assert "catalog" in {p.name for p in entry_points(group=ENTRY_POINT_GROUP)}, \
+        "fcray is not installed (pip install -e .): the catalog's simulators are missing"
+    assert "get_weather" in DEFAULT_REGISTRY.names()
+
+
+def test_a_forked_child_runs_implementations_with_workers_of_its_own():
+    import os
+
+    registry = ToolRegistry(timeout_s=2)
+    registry.register("book", lambda city, **rest: {"pid": os.getpid()})
+    assert registry.execute(Call("book", {"city": "Oslo", "nights": 1}), TOOLS).ok  # the parent's worker is idle now
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        run = registry.execute(Call("book", {"city": "Oslo", "nights": 1}), TOOLS)
+        os.write(write, b"ok" if run.ok and run.result == {"pid": os.getpid()} else run.reason.encode())
+        os._exit(0)
+    os.close(write)
+    assert os.read(read, 64) == b"ok"
+    os.waitpid(child, 0)
