@@ -205,6 +205,10 @@ class SFTConfig:
     bf16: bool = setting(False, help="bf16 mixed precision (GPU workers)")
     assistant_only_loss: bool = setting(True, help="loss on the assistant's tokens only (not the prompt's)")
     group_by_length: bool = setting(True, help="batch examples of similar length: less padding, faster steps")
+    packing: bool = setting(
+        False, help="TRL's best-fit packing, padding-free (no pad tokens). Exact only with flash attention (GPU): "
+                    "with sdpa, packed examples attend to each other (see tests/benchmarks/bench_sft_throughput.py)")
+    torch_compile: bool = setting(False, help="compile the model with torch.compile (transformers' torch_compile)")
     logging_steps: int = setting(10, help="steps between logged metrics")
     save_steps: int = setting(200, help="steps between checkpoints")
     seed: int = setting(42, help="training seed")

@@ -101,6 +101,8 @@ def build_trainer(job: SFTJob, world_size: int):
         bf16=sft.bf16,
         assistant_only_loss=sft.assistant_only_loss,
         train_sampling_strategy="group_by_length" if sft.group_by_length else "random",
+        packing=sft.packing,
+        torch_compile=sft.torch_compile,
         logging_steps=sft.logging_steps,
         save_strategy="steps",
         save_steps=sft.save_steps,
