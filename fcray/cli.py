@@ -93,7 +93,19 @@ def cmd_model(args: argparse.Namespace) -> int:
     if config.model.name_or_path != "tiny":
         print(f"model.name_or_path is '{config.model.name_or_path}': nothing to build (loaded from the Hub or disk)")
         return 0
-    print(ensure_tiny_model(config.model.tiny))
+    folder = ensure_tiny_model(config.model.tiny)
+    print(folder)
+    shape = json.loads((folder / "config.json").read_text())
+    print(f"  {shape['num_hidden_layers']} layers x {shape['hidden_size']} wide, vocabulary {shape['vocab_size']}, "
+          f"context {shape['max_position_embeddings']}")
+    record = folder / "pretraining.json"
+    if record.exists():
+        run = json.loads(record.read_text())
+        curve = ", ".join(f"{p['tokens']:,}: {p['loss']:.2f}" for p in run["loss_curve"][:: max(1, len(run["loss_curve"]) // 6)])
+        print(f"  {run['parameters'] / 1e6:.2f}M parameters, pretrained on {run['tokens_seen']:,} tokens in "
+              f"{run['seconds']:.0f} s; loss by tokens seen: {curve}; final {run['final_loss']:.3f}")
+    else:
+        print("  random init (model.tiny.pretrain_tokens: 0)")
     return 0
 
 

@@ -153,7 +153,7 @@ class DataConfig:
 
 @dataclass
 class TinyModelConfig:
-    """Shape of the embedded Qwen3-architecture model (random init), built offline on first use."""
+    """Shape of the embedded Qwen3-architecture model and its pretraining, built offline on first use."""
 
     hidden_size: int = setting(256, help="width of the residual stream")
     num_hidden_layers: int = setting(4, help="transformer blocks")
@@ -164,9 +164,18 @@ class TinyModelConfig:
     vocab_size: int = setting(4096, help="byte-level BPE trained offline on generated data")
     max_position_embeddings: int = setting(4096, help="longest sequence the model is built for")
     tokenizer_corpus_examples: int = setting(3000, help="generated examples the tokenizer is trained on")
-    seed: int = setting(0, help="seed of the weights' initialisation")
+    seed: int = setting(0, help="seed of the weights' initialisation and of the pretraining corpus")
+    pretrain_tokens: int = setting(
+        0, help="causal-LM pretraining budget on fcray's generated corpus (fcray.synth.corpus: no tool-call "
+                "targets, no held-out tools); 0 = random init")
+    pretrain_block_size: int = setting(512, help="tokens per pretraining sequence (documents concatenated)")
+    pretrain_batch_size: int = setting(8, help="sequences per pretraining step")
+    pretrain_learning_rate: float = setting(3e-3, help="peak AdamW learning rate of pretraining (cosine decay)")
 
     def __post_init__(self) -> None:
+        _check(self.pretrain_tokens >= 0, "model.tiny.pretrain_tokens", "must be >= 0 (0 = random init)")
+        _check(self.pretrain_block_size <= self.max_position_embeddings, "model.tiny.pretrain_block_size",
+               "must be <= model.tiny.max_position_embeddings")
         _check(self.head_dim >= 32, "model.tiny.head_dim", "vLLM's CPU backend needs head_dim >= 32")
         _check(self.num_attention_heads % self.num_key_value_heads == 0, "model.tiny.num_key_value_heads",
                "must divide num_attention_heads")

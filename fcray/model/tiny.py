@@ -127,6 +127,11 @@ def build_tiny_model(config: TinyModelConfig, out_dir: str | Path) -> Path:
     )
     torch.manual_seed(config.seed)
     model = Qwen3ForCausalLM(model_config)
+    record = None
+    if config.pretrain_tokens:
+        from fcray.model.pretrain import pretrain
+
+        record = pretrain(model, tokenizer, config, log=lambda line: print(f"[fcray model] {line}", flush=True))
     # Qwen's recommended non-thinking sampling; <|im_end|> ends a turn, <|endoftext|> ends a document.
     model.generation_config = GenerationConfig(
         bos_token_id=ids["<|endoftext|>"], eos_token_id=[ids["<|im_end|>"], ids["<|endoftext|>"]],
@@ -136,9 +141,14 @@ def build_tiny_model(config: TinyModelConfig, out_dir: str | Path) -> Path:
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
     n_params = sum(p.numel() for p in model.parameters())
+    if record is not None:
+        (out_dir / "pretraining.json").write_text(json.dumps({"parameters": n_params, **record}, indent=1) + "\n")
+    weights = (f"pretrained on {record['tokens_seen']:,} tokens of fcray's generated corpus (no tool-call targets, "
+               f"no held-out tools; final loss {record['final_loss']:.3f}, pretraining.json has the curve)"
+               if record else "random weights")
     (out_dir / "README.md").write_text(
-        f"# fcray tiny Qwen3 (random init)\n\nThe embedded default model of fcray: Qwen3 architecture, "
-        f"{n_params / 1e6:.2f}M parameters, random weights, byte-level BPE tokenizer ({len(tokenizer)} tokens) "
+        f"# fcray tiny Qwen3\n\nThe embedded default model of fcray: Qwen3 architecture, "
+        f"{n_params / 1e6:.2f}M parameters, {weights}, byte-level BPE tokenizer ({len(tokenizer)} tokens) "
         f"trained offline on fcray's generated function-calling data, Qwen3's chat template (from TRL).\n\n"
         f"Shape: {json.dumps(dataclasses.asdict(config))}\n"
     )

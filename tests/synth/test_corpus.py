@@ -1,0 +1,44 @@
+"""The pretraining corpus: deterministic, varied, and free of tool-call targets and held-out tools."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from fcray.synth.catalog import CATALOG
+from fcray.synth.corpus import HELD_OUT_TOOLS, KINDS, document, documents, forbidden_strings
+
+N = 3000
+
+
+@pytest.fixture(scope="module")
+def corpus() -> list[tuple[str, str]]:
+    return [document(0, i) for i in range(N)]
+
+
+def test_deterministic_and_sliceable(corpus):
+    assert [document(0, i) for i in range(50)] == corpus[:50]
+    assert list(documents(0, 10, start=100)) == [text for _, text in corpus[100:110]]
+    assert [document(1, i) for i in range(20)] != corpus[:20]
+
+
+def test_every_kind_in_its_share(corpus):
+    counts = Counter(kind for kind, _ in corpus)
+    for kind, share in KINDS.items():
+        assert abs(counts[kind] / N - share) < 0.03, (kind, counts[kind] / N, share)
+
+
+@pytest.mark.parametrize("forbidden", forbidden_strings())
+def test_no_call_targets_and_no_held_out_tool(corpus, forbidden):
+    hits = [text for _, text in corpus if forbidden in text]
+    assert not hits, f"{forbidden!r} in the pretraining corpus, e.g. {hits[0][:200]!r}"
+
+
+def test_held_out_intents_and_descriptions_absent(corpus):
+    held_out_text = {t.description for t in HELD_OUT_TOOLS} | {i for t in HELD_OUT_TOOLS for i in t.intents}
+    # intents shared with a training tool are not the held-out tool's own words
+    held_out_text -= {i for t in CATALOG if not t.holdout for i in t.intents}
+    lowered = [text.lower() for _, text in corpus]
+    for phrase in held_out_text:
+        assert not any(phrase.lower() in text for text in lowered), phrase
