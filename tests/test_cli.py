@@ -38,3 +38,9 @@ def test_config_explain_prints_each_setting_with_its_help(capsys):
     assert all(line.startswith("grpo.engine.") for line in lines)
     assert main(["config", "--explain", "grpo.nope"]) == 2
     assert "no setting is named 'grpo.nope'" in capsys.readouterr().err
+
+def test_model_prints_folder_shape_and_pretraining(tiny_model_dir, capsys):
+    assert main(["model", "--preset", "tiny"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == str(tiny_model_dir)
+    assert "4 layers x 256 wide" in out[1] and "random init (model.tiny.pretrain_tokens: 0)" in out[2]
