@@ -157,21 +157,27 @@ _CAPITALS = {"France": "Paris", "Japan": "Tokyo", "Kenya": "Nairobi", "Peru": "L
              "Egypt": "Cairo", "Portugal": "Lisbon", "Austria": "Vienna", "Greece": "Athens", "Chile": "Santiago"}
 
 
+GREETINGS = (("Hi!", "Hello! How can I help you today?"), ("Thanks a lot.", "You're welcome!"),
+             ("Who are you?", "I'm an assistant that can call tools to help you."))
+
+
+def chat_turn(rng: random.Random, greetings: tuple[tuple[str, str], ...] = GREETINGS) -> tuple[str, str]:
+    """One general-chat (question, answer): arithmetic, a capital, or one of ``greetings``."""
+    kind = rng.randrange(3)
+    if kind == 0:
+        a, b = rng.randint(2, 99), rng.randint(2, 99)
+        return f"What is {a} plus {b}?", f"{a} plus {b} is {a + b}."
+    if kind == 1:
+        country = rng.choice(sorted(_CAPITALS))
+        return f"What is the capital of {country}?", f"The capital of {country} is {_CAPITALS[country]}."
+    return rng.choice(list(greetings))
+
+
 def builtin_chat_rows(count: int, rng: random.Random, prefix: str) -> list[dict[str, Any]]:
     """Small general-chat rows (arithmetic, capitals, greetings) with no tools."""
     rows = []
     for index in range(count):
-        kind = rng.randrange(3)
-        if kind == 0:
-            a, b = rng.randint(2, 99), rng.randint(2, 99)
-            question, answer = f"What is {a} plus {b}?", f"{a} plus {b} is {a + b}."
-        elif kind == 1:
-            country = rng.choice(sorted(_CAPITALS))
-            question, answer = f"What is the capital of {country}?", f"The capital of {country} is {_CAPITALS[country]}."
-        else:
-            question, answer = rng.choice([("Hi!", "Hello! How can I help you today?"),
-                                           ("Thanks a lot.", "You're welcome!"),
-                                           ("Who are you?", "I'm an assistant that can call tools to help you.")])
+        question, answer = chat_turn(rng)
         rows.append({
             "id": f"{prefix}-chat-{index:05d}", "source": "chat", "category": "chat",
             "messages": [{"role": "user", "content": question}, {"role": "assistant", "content": answer}],

@@ -23,6 +23,7 @@ import json
 import random
 from collections.abc import Iterator
 
+from fcray.data.augment import chat_turn
 from fcray.synth.catalog import CATALOG, CITIES, DATES, PEOPLE, TIMES, ToolSpec
 from fcray.synth.generator import compose_call, _query
 
@@ -34,8 +35,9 @@ _GENERIC_KEYS = ("colour", "animal", "code", "room", "owner", "label", "place", 
                  "team", "status", "when", "start", "note", "tag", "score")
 _GENERIC_VALUES = (*CITIES, *PEOPLE, *DATES, *TIMES, "red", "blue", "green", "cat", "dog", "owl", "small", "large",
                    "open", "closed", "alpha", "beta", "gamma", "north", "south")
-_CAPITALS = {"France": "Paris", "Japan": "Tokyo", "Kenya": "Nairobi", "Peru": "Lima", "Norway": "Oslo",
-             "Egypt": "Cairo", "Portugal": "Lisbon", "Austria": "Vienna", "Greece": "Athens", "Chile": "Santiago"}
+# no "who are you" turn: the base is not an assistant yet
+_GREETINGS = (("Hi!", "Hello! How can I help you today?"), ("Thanks a lot.", "You're welcome!"),
+              ("What can you do?", "I can look things up and help you plan your day."))
 
 
 def _value(rng: random.Random) -> str:
@@ -92,17 +94,8 @@ def extract(rng: random.Random) -> str:
 
 
 def chat(rng: random.Random) -> str:
-    kind = rng.randrange(3)
-    if kind == 0:
-        a, b = rng.randint(2, 99), rng.randint(2, 99)
-        question, answer = f"What is {a} plus {b}?", f"{a} plus {b} is {a + b}."
-    elif kind == 1:
-        country = rng.choice(sorted(_CAPITALS))
-        question, answer = f"What is the capital of {country}?", f"The capital of {country} is {_CAPITALS[country]}."
-    else:
-        question, answer = rng.choice([("Hi!", "Hello! How can I help you today?"), ("Thanks a lot.", "You're welcome!"),
-                                       ("What can you do?", "I can look things up and help you plan your day.")])
-    return (f"<|im_start|>user\n{question}<|im_end|>\n<|im_start|>assistant\n{answer}<|im_end|>")
+    question, answer = chat_turn(rng, _GREETINGS)
+    return f"<|im_start|>user\n{question}<|im_end|>\n<|im_start|>assistant\n{answer}<|im_end|>"
 
 
 MAKERS = {"tool_doc": tool_doc, "requests": requests, "paraphrase": paraphrase, "recall": recall,
