@@ -22,8 +22,8 @@ from typing import Any
 
 START, END = "<!-- results-table:start -->", "<!-- results-table:end -->"
 # What the README shows (the results file has every metric; the report has the per-category tables).
-README_METRICS = ("parse_rate", "schema_rate", "name_accuracy", "args_f1", "exact_match", "irrelevance_accuracy",
-                  "slot_filling_accuracy", "accuracy", "mean_reward")
+README_METRICS = ("parse_rate", "schema_rate", "result_match", "name_accuracy", "args_f1", "exact_match",
+                  "irrelevance_accuracy", "slot_filling_accuracy", "accuracy", "mean_reward")
 MODEL_ORDER = ("A", "B", "C", "served C")
 
 

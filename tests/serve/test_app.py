@@ -76,29 +76,44 @@ def test_tool_choice_none_answers_without_calls(client, model):
     assert not response.choices[0].message.tool_calls and response.choices[0].finish_reason in ("stop", "length")
 
 
-# Tools whose arguments leave the random model little room (enums, no free text): the JSON that
-# tool_choice=required / a named function constrains it to ends within a few tokens.
-UNIT = {"type": "function", "function": {"name": "set_unit", "description": "Temperature unit", "parameters": {
+# Tools whose arguments leave the random model little room (enums, no free text) and that say
+# "strict": true, so vLLM pins the arguments to the schema (without it, its Hermes structural tag constrains
+# only the <tool_call> envelope and a random model writes any JSON there). The grammar still allows any
+# whitespace between JSON tokens, where random weights can stay until max_tokens: the test bans
+# whitespace-only tokens (logit_bias -100 ranks them last but leaves them possible where the grammar
+# forces one, as after <tool_call>). parallel_tool_calls=False stops it after one call.
+UNIT = {"type": "function", "function": {"name": "set_unit", "description": "Temperature unit", "strict": True, "parameters": {
     "type": "object", "properties": {"unit": {"type": "string", "enum": ["c", "f"]}}, "required": ["unit"],
     "additionalProperties": False}}}
-MODE = {"type": "function", "function": {"name": "set_mode", "description": "Display mode", "parameters": {
+MODE = {"type": "function", "function": {"name": "set_mode", "description": "Display mode", "strict": True, "parameters": {
     "type": "object", "properties": {"dark": {"type": "boolean"}}, "required": ["dark"], "additionalProperties": False}}}
 
 
-def test_tool_choice_required_and_named_function_constrain_the_output(client, model):
+@pytest.fixture(scope="module")
+def no_whitespace(tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    ids = [i for i in range(len(tokenizer)) if (text := tokenizer.decode([i])) and not text.strip()]
+    assert ids, "the tokenizer has no whitespace-only token"
+    return {str(i): -100 for i in ids}
+
+
+def test_tool_choice_required_and_named_function_constrain_the_output(client, model, no_whitespace):
     required = client.chat.completions.create(model=model, messages=QUESTION, tools=[UNIT, MODE],
-                                              tool_choice="required", max_tokens=256, temperature=0)
+                                              tool_choice="required", parallel_tool_calls=False, max_tokens=256,
+                                              temperature=0, logit_bias=no_whitespace)
     message = required.choices[0].message
-    assert message.tool_calls, message
+    assert message.tool_calls and len(message.tool_calls) == 1, message
     assert all(c.function.name in ("set_unit", "set_mode") for c in message.tool_calls)
     named = client.chat.completions.create(model=model, messages=QUESTION, tools=[UNIT, MODE], max_tokens=256,
                                            tool_choice={"type": "function", "function": {"name": "set_mode"}},
-                                           temperature=0)
+                                           temperature=0, logit_bias=no_whitespace)
     message = named.choices[0].message
     assert message.tool_calls, message
     (call,) = message.tool_calls
     assert call.function.name == "set_mode"
-    json.loads(call.function.arguments)  # valid JSON (the random model fills the schema as it likes)
+    assert set(json.loads(call.function.arguments)) == {"dark"}  # the schema's one property, filled in
 
 
 def test_multi_turn_with_a_tool_result(client, model):
@@ -107,7 +122,7 @@ def test_multi_turn_with_a_tool_result(client, model):
             "name": "get_weather", "arguments": json.dumps({"city": "Oslo"})}}]},
         {"role": "tool", "tool_call_id": "call_1", "content": json.dumps({"temperature_c": 3})},
     ]
-    response = client.chat.completions.create(model=model, messages=messages, tools=[WEATHER], max_tokens=16,
+    response = client.chat.completions.create(model=model, messages=messages, tools=[WEATHER], max_tokens=48,
                                               temperature=0, extra_body=_forced(re.escape("It is 3 degrees in Oslo.")))
     assert response.choices[0].message.content == "It is 3 degrees in Oslo."
     assert response.choices[0].finish_reason == "stop" and response.usage.prompt_tokens > 0
