@@ -58,10 +58,8 @@ def test_sft_trains_on_two_workers_and_resumes(tmp_path, tiny_model_dir, ray_loc
 def test_sft_with_lora_and_assistant_only_loss_exports_the_merged_adapter(tmp_path, tiny_model_dir, ray_local):
     """The recipe a GPU user runs (qwen3-0.6b: LoRA on all linear layers, loss on assistant tokens only), on
     2 Ray Train workers: only the adapter trains and <run>/model holds it merged into the base weights."""
-    import torch
-    from transformers import AutoModelForCausalLM
-
     from fcray.sft.train import run_sft
+    from tests.weights import changed_weights
 
     overrides = [f"workdir={tmp_path}", "data.num_examples=120", "sft.per_device_train_batch_size=2",
                  "sft.logging_steps=1", "sft.save_steps=100", "sft.max_steps=3", "sft.ray_train.num_workers=2",
@@ -74,10 +72,6 @@ def test_sft_with_lora_and_assistant_only_loss_exports_the_merged_adapter(tmp_pa
     card = (model_dir / "README.md").read_text()
     assert '"assistant_only_loss": true' in card and '"r": 8' in card
 
-    base = AutoModelForCausalLM.from_pretrained(tiny_model_dir).state_dict()
-    merged = AutoModelForCausalLM.from_pretrained(model_dir).state_dict()
-    assert base.keys() == merged.keys()
-    changed = {name for name in base if not torch.equal(base[name], merged[name])}
-    linear = {name for name in base if name.endswith("proj.weight")}
+    changed, linear = changed_weights(tiny_model_dir, model_dir)
     assert changed == linear, ("LoRA on all-linear changes exactly the projection weights; differs in: "
                                f"{sorted(changed ^ linear)[:6]}")
