@@ -1,0 +1,131 @@
+"""Probe: does pretraining teach the tiny base to copy from its context? (run by hand; not collected by pytest)
+
+    FCRAY_CACHE=/tmp/fcray-probe/cache .venv/bin/python tests/benchmarks/probe_pretrain_copy.py --name mix \
+        --steps 600 --every 100 [--mix '{"repeat": 0.2, "recall": 0.25, ...}'] [--lr 3e-3] [--out DIR]
+
+Filling a call's arguments is copying spans of the query, so a base that cannot copy cannot learn the task
+from SFT (docs/results/2026-12-02-pretrain-copy-probe.md). This script pretrains the tiny model (random init
+of fcray's shape and tokenizer, fcray's ``token_blocks`` loop settings: batch 8 x 512 tokens, AdamW, cosine)
+on a mixture of fcray's corpus kinds (``fcray.synth.corpus.KINDS``, plus ``repeat``: a list of values then
+the same list again, the plainest copy task) and every ``--every`` steps measures, greedily, the share of
+30 held-out documents per kind whose final value it reproduces exactly:
+
+* ``extract``: "Sentence: ... The values it states: key: " -> the value stated in the sentence;
+* ``recall``: "Record: {...} Q: What is the key? A: " -> the record's value;
+* ``repeat``: "List: a, b, c The same list: " -> the whole list.
+
+Prints one JSON line per measurement and writes them to ``<out>/<name>.jsonl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from pathlib import Path
+
+
+def repeat(rng: random.Random) -> str:
+    """A list of generic values, then the same list: every token of the second half is predictable only
+    by copying (what an induction head does)."""
+    from fcray.synth import corpus
+
+    values = [corpus._value(rng) for _ in range(rng.randint(3, 12))]
+    sep = rng.choice([", ", " ", "\n"])
+    return "List: " + sep.join(values) + "\nThe same list: " + sep.join(values)
+
+
+def split_prompt(kind: str, text: str) -> tuple[str, str]:
+    """(prompt, expected continuation) of one probe document."""
+    if kind == "repeat":
+        head, marker, tail = text.rpartition("The same list: ")
+        return head + marker, tail
+    lines = text.split("\n")
+    key, sep, value = lines[-1].rpartition(": ") if kind == "recall" else lines[-1].partition(": ")
+    return "\n".join(lines[:-1]) + "\n" + key + sep, value
+
+
+def copy_accuracy(model, tokenizer, makers: dict, n: int = 30) -> dict[str, float]:
+    import torch
+
+    model.eval()
+    scores = {}
+    for kind, maker in makers.items():
+        hits = 0
+        for i in range(n):
+            prompt, want = split_prompt(kind, maker(random.Random(f"fcray-copy-probe:{i}")))
+            ids = tokenizer(prompt, return_tensors="pt").input_ids
+            with torch.no_grad():
+                out = model.generate(ids, max_new_tokens=48 if kind == "repeat" else 12, do_sample=False,
+                                     pad_token_id=tokenizer.pad_token_id)
+            got = tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
+            got = got[: len(want)] if kind == "repeat" else got.split("\n")[0]
+            hits += got.strip() == want.strip()
+        scores[kind] = hits / n
+    model.train()
+    return scores
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--every", type=int, default=100)
+    parser.add_argument("--mix", default="{}", help="JSON {kind: weight}; default fcray's KINDS")
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--shape", default="{}", help="JSON TinyModelConfig overrides (hidden_size, ...)")
+    parser.add_argument("--out", default="/tmp/fcray-probe/copy")
+    args = parser.parse_args()
+
+    import torch
+
+    torch.set_num_threads(2)
+    from transformers import AutoModelForCausalLM, AutoTokenizer, get_cosine_schedule_with_warmup
+
+    from fcray.config import TinyModelConfig
+    from fcray.model.pretrain import token_blocks
+    from fcray.model.tiny import ensure_tiny_model
+    from fcray.synth import corpus
+
+    corpus.MAKERS["repeat"] = repeat
+    if json.loads(args.mix):
+        corpus.KINDS.clear()
+        corpus.KINDS.update(json.loads(args.mix))
+    config = TinyModelConfig(**json.loads(args.shape))
+    folder = ensure_tiny_model(config)  # random init, fcray's tokenizer
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+    makers = {"extract": corpus.extract, "recall": corpus.recall, "repeat": repeat}
+
+    torch.manual_seed(config.seed)
+    block, batch = config.pretrain_block_size, config.pretrain_batch_size
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
+    schedule = get_cosine_schedule_with_warmup(optimizer, max(1, args.steps // 20), args.steps)
+    blocks = token_blocks(tokenizer, config.seed, block, tokenizer.convert_tokens_to_ids("<|endoftext|>"))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    log = (out / f"{args.name}.jsonl").open("w")
+    started, window = time.time(), []
+    model.train()
+    for step in range(1, args.steps + 1):
+        input_ids = torch.tensor([next(blocks) for _ in range(batch)])
+        loss = model(input_ids=input_ids, labels=input_ids).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad(set_to_none=True)
+        window.append(loss.item())
+        if step % args.every == 0 or step == args.steps:
+            line = {"name": args.name, "mix": dict(corpus.KINDS), "lr": args.lr, "step": step,
+                    "tokens": step * block * batch, "loss": round(sum(window) / len(window), 3),
+                    "seconds": round(time.time() - started), **copy_accuracy(model, tokenizer, makers)}
+            window = []
+            print(json.dumps(line), flush=True)
+            log.write(json.dumps(line) + "\n")
+            log.flush()
+
+
+if __name__ == "__main__":
+    main()
