@@ -35,9 +35,11 @@ def token_blocks(tokenizer: Any, seed: int, block_size: int, eos_id: int) -> Ite
 
 
 def pretrain(model: Any, tokenizer: Any, config: TinyModelConfig,
-             log: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
+             log: Callable[[str], None] = lambda line: None,
+             on_step: Callable[[int, float], None] = lambda step, loss: None) -> dict[str, Any]:
     """Train ``model`` in place for ``config.pretrain_tokens`` tokens; returns the record of the run
-    (tokens seen, steps, seconds, loss curve)."""
+    (tokens seen, steps, seconds, loss curve). ``on_step(step, loss)`` runs after every optimizer step
+    (probes measure the model there; one that calls ``model.eval()`` puts it back in ``train()``)."""
     import torch
     from transformers import get_cosine_schedule_with_warmup
 
@@ -59,6 +61,7 @@ def pretrain(model: Any, tokenizer: Any, config: TinyModelConfig,
         schedule.step()
         optimizer.zero_grad(set_to_none=True)
         window.append(loss.item())
+        on_step(step, window[-1])
         if step % 10 == 0 or step == steps:
             mean = sum(window) / len(window)
             curve.append({"step": step, "tokens": step * block * batch, "loss": round(mean, 4)})

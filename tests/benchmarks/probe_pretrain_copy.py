@@ -5,9 +5,9 @@
 
 Filling a call's arguments is copying spans of the query, so a base that cannot copy cannot learn the task
 from SFT (docs/results/2026-12-02-pretrain-copy-probe.md). This script pretrains the tiny model (random init
-of fcray's shape and tokenizer, fcray's ``token_blocks`` loop settings: batch 8 x 512 tokens, AdamW, cosine)
-on a mixture of fcray's corpus kinds (``fcray.synth.corpus.KINDS``, plus ``repeat``: a list of values then
-the same list again, the plainest copy task) and every ``--every`` steps measures, greedily, the share of
+of fcray's shape and tokenizer) with fcray's own loop, ``fcray.model.pretrain.pretrain`` (batch 8 x 512
+tokens, AdamW, cosine), on a mixture of fcray's corpus kinds (``fcray.synth.corpus.KINDS``, plus
+``repeat``: a list of values then the same list again, the plainest copy task) and every ``--every`` steps measures, greedily, the share of
 30 held-out documents per kind whose final value it reproduces exactly:
 
 * ``extract``: "Sentence: ... The values it states: key: " -> the value stated in the sentence;
@@ -78,13 +78,15 @@ def main() -> None:
     parser.add_argument("--out", default="/tmp/fcray-probe/copy")
     args = parser.parse_args()
 
+    import dataclasses
+
     import torch
 
     torch.set_num_threads(2)
-    from transformers import AutoModelForCausalLM, AutoTokenizer, get_cosine_schedule_with_warmup
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from fcray.config import TinyModelConfig
-    from fcray.model.pretrain import token_blocks
+    from fcray.model.pretrain import pretrain
     from fcray.model.tiny import ensure_tiny_model
     from fcray.synth import corpus
 
@@ -92,40 +94,32 @@ def main() -> None:
     if json.loads(args.mix):
         corpus.KINDS.clear()
         corpus.KINDS.update(json.loads(args.mix))
-    config = TinyModelConfig(**json.loads(args.shape))
-    folder = ensure_tiny_model(config)  # random init, fcray's tokenizer
+    shape = TinyModelConfig(**{**json.loads(args.shape), "pretrain_tokens": 0})
+    folder = ensure_tiny_model(shape)  # random init, fcray's tokenizer
     tokenizer = AutoTokenizer.from_pretrained(folder)
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
     makers = {"extract": corpus.extract, "recall": corpus.recall, "repeat": repeat}
+    tokens_per_step = shape.pretrain_block_size * shape.pretrain_batch_size
+    config = dataclasses.replace(shape, pretrain_tokens=args.steps * tokens_per_step,
+                                 pretrain_learning_rate=args.lr)
 
-    torch.manual_seed(config.seed)
-    block, batch = config.pretrain_block_size, config.pretrain_batch_size
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
-    schedule = get_cosine_schedule_with_warmup(optimizer, max(1, args.steps // 20), args.steps)
-    blocks = token_blocks(tokenizer, config.seed, block, tokenizer.convert_tokens_to_ids("<|endoftext|>"))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     log = (out / f"{args.name}.jsonl").open("w")
     started, window = time.time(), []
-    model.train()
-    for step in range(1, args.steps + 1):
-        input_ids = torch.tensor([next(blocks) for _ in range(batch)])
-        loss = model(input_ids=input_ids, labels=input_ids).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        schedule.step()
-        optimizer.zero_grad(set_to_none=True)
-        window.append(loss.item())
+
+    def measure(step: int, loss: float) -> None:
+        window.append(loss)
         if step % args.every == 0 or step == args.steps:
             line = {"name": args.name, "mix": dict(corpus.KINDS), "lr": args.lr, "step": step,
-                    "tokens": step * block * batch, "loss": round(sum(window) / len(window), 3),
+                    "tokens": step * tokens_per_step, "loss": round(sum(window) / len(window), 3),
                     "seconds": round(time.time() - started), **copy_accuracy(model, tokenizer, makers)}
-            window = []
+            window.clear()
             print(json.dumps(line), flush=True)
             log.write(json.dumps(line) + "\n")
             log.flush()
 
+    pretrain(model, tokenizer, config, on_step=measure)
 
 if __name__ == "__main__":
     main()
