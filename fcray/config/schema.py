@@ -171,9 +171,20 @@ class TinyModelConfig:
     pretrain_block_size: int = setting(512, help="tokens per pretraining sequence (documents concatenated)")
     pretrain_batch_size: int = setting(8, help="sequences per pretraining step")
     pretrain_learning_rate: float = setting(3e-3, help="peak AdamW learning rate of pretraining (cosine decay)")
+    pretrain_copy_rows: int = setting(
+        0, help="rows of every pretraining batch replaced by random-token copy sequences (32-token spans, each "
+                "repeated 4 times): predicting the repeats needs an induction circuit, which the corpus alone did "
+                "not grow within 6M tokens; 4 of 8 rows grew it within 300 steps (docs/results/"
+                "2026-12-03-copy-rows.md); 0 = corpus only")
+    pretrain_copy_steps: int = setting(
+        0, help="steps on copy sequences alone (batch 16 x 128) before the corpus; 300 reached 0.24 of the repeats, "
+                "and 100 corpus-only steps then unlearned it: pair it with pretrain_copy_rows; 0 = none")
 
     def __post_init__(self) -> None:
         _check(self.pretrain_tokens >= 0, "model.tiny.pretrain_tokens", "must be >= 0 (0 = random init)")
+        _check(0 <= self.pretrain_copy_rows < self.pretrain_batch_size, "model.tiny.pretrain_copy_rows",
+               "must be >= 0 and < model.tiny.pretrain_batch_size (the other rows are the corpus)")
+        _check(self.pretrain_copy_steps >= 0, "model.tiny.pretrain_copy_steps", "must be >= 0 (0 = none)")
         _check(self.pretrain_block_size <= self.max_position_embeddings, "model.tiny.pretrain_block_size",
                "must be <= model.tiny.max_position_embeddings")
         _check(self.head_dim >= 32, "model.tiny.head_dim", "vLLM's CPU backend needs head_dim >= 32")

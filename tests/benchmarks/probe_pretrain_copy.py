@@ -14,7 +14,12 @@ tokens, AdamW, cosine), on a mixture of fcray's corpus kinds (``fcray.synth.corp
 * ``recall``: "Record: {...} Q: What is the key? A: " -> the record's value;
 * ``repeat``: "List: a, b, c The same list: " -> the whole list.
 
-Prints one JSON line per measurement and writes them to ``<out>/<name>.jsonl``.
+and, teacher-forced, the token accuracy on the first and the repeated list of random text codes
+(``tf_first`` / ``tf_second``) and on the repeats of random-token copy rows (``tokens_repeated``, as
+``model.tiny.pretrain_copy_rows`` trains them; ``--shape '{"pretrain_copy_rows": 4}'`` turns them on).
+
+Prints one JSON line per measurement and writes them to ``<out>/<name>.jsonl``; ``--save DIR`` keeps the
+pretrained model for ``probe_sft_recipe.py --set model.name_or_path=DIR``.
 """
 
 from __future__ import annotations
@@ -34,6 +39,47 @@ def repeat(rng: random.Random) -> str:
     values = [corpus._value(rng) for _ in range(rng.randint(3, 12))]
     sep = rng.choice([", ", " ", "\n"])
     return "List: " + sep.join(values) + "\nThe same list: " + sep.join(values)
+
+
+def codes(rng: random.Random) -> str:
+    """A list of random codes (letters and digits, unpredictable), then the same list: the first half
+    carries no signal a model can learn, the second half only the copy signal."""
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    values = ["".join(rng.choice(alphabet) for _ in range(rng.randint(2, 6))) for _ in range(rng.randint(3, 12))]
+    return "List: " + " ".join(values) + "\nThe same list: " + " ".join(values)
+
+
+def copy_gain(model, tokenizer, n: int = 40) -> dict[str, float]:
+    """Teacher-forced token accuracy on the second list of ``codes`` documents minus the first list's:
+    > 0 only if the model copies from its context (the sensitive measure, before greedy copy works)."""
+    import torch
+
+    model.eval()
+    first = second = 0.0
+    for i in range(n):
+        text = codes(random.Random(f"fcray-copy-gain:{i}"))
+        head, marker, tail = text.rpartition("\nThe same list: ")
+        a = tokenizer(head[len("List: "):], add_special_tokens=False).input_ids
+        ids = tokenizer("List: ", add_special_tokens=False).input_ids
+        start_a = len(ids)
+        ids = ids + a + tokenizer(marker, add_special_tokens=False).input_ids
+        start_b = len(ids)
+        ids = ids + tokenizer(tail, add_special_tokens=False).input_ids
+        with torch.no_grad():
+            pred = model(torch.tensor([ids])).logits[0].argmax(-1)
+        target = torch.tensor(ids)
+        hit = (pred[:-1] == target[1:]).float()
+        first += hit[start_a:start_a + len(a) - 1].mean().item()
+        second += hit[start_b:len(ids) - 1].mean().item()
+    # the same on random-token copy sequences (fcray.model.pretrain.copy_rows: a 32-token span repeated)
+    from fcray.model.pretrain import COPY_SPAN, copy_rows, ordinary_ids
+
+    ids = copy_rows(ordinary_ids(tokenizer), 8, 4 * COPY_SPAN, torch.Generator().manual_seed(12345))
+    with torch.no_grad():
+        hit = (model(ids).logits.argmax(-1)[:, :-1] == ids[:, 1:]).float()
+    model.train()
+    return {"tf_first": round(first / n, 3), "tf_second": round(second / n, 3),
+            "tokens_repeated": round(hit[:, COPY_SPAN:].mean().item(), 3)}
 
 
 def split_prompt(kind: str, text: str) -> tuple[str, str]:
@@ -76,6 +122,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--shape", default="{}", help="JSON TinyModelConfig overrides (hidden_size, ...)")
     parser.add_argument("--out", default="/tmp/fcray-probe/copy")
+    parser.add_argument("--save", default="", help="folder to save the pretrained model in (for probe_sft_recipe)")
     args = parser.parse_args()
 
     import dataclasses
@@ -91,6 +138,7 @@ def main() -> None:
     from fcray.synth import corpus
 
     corpus.MAKERS["repeat"] = repeat
+    corpus.MAKERS["codes"] = codes
     if json.loads(args.mix):
         corpus.KINDS.clear()
         corpus.KINDS.update(json.loads(args.mix))
@@ -113,13 +161,19 @@ def main() -> None:
         if step % args.every == 0 or step == args.steps:
             line = {"name": args.name, "mix": dict(corpus.KINDS), "lr": args.lr, "step": step,
                     "tokens": step * tokens_per_step, "loss": round(sum(window) / len(window), 3),
-                    "seconds": round(time.time() - started), **copy_accuracy(model, tokenizer, makers)}
+                    "seconds": round(time.time() - started), **copy_accuracy(model, tokenizer, makers),
+                    **copy_gain(model, tokenizer)}
             window.clear()
             print(json.dumps(line), flush=True)
             log.write(json.dumps(line) + "\n")
             log.flush()
 
-    pretrain(model, tokenizer, config, on_step=measure)
+    record = pretrain(model, tokenizer, config, log=lambda line: print(line, flush=True) if "copy" in line else None,
+                      on_step=measure)
+    if args.save:
+        model.save_pretrained(args.save)
+        tokenizer.save_pretrained(args.save)
+        Path(args.save, "pretraining.json").write_text(json.dumps(record, indent=1) + "\n")
 
 if __name__ == "__main__":
     main()
