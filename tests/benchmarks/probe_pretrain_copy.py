@@ -50,8 +50,9 @@ def codes(rng: random.Random) -> str:
 
 
 def copy_gain(model, tokenizer, n: int = 40) -> dict[str, float]:
-    """Teacher-forced token accuracy on the second list of ``codes`` documents minus the first list's:
-    > 0 only if the model copies from its context (the sensitive measure, before greedy copy works)."""
+    """Teacher-forced token accuracy on the first and on the repeated list of ``codes`` documents (from each
+    list's second token): the second above the first only if the model copies from its context, a more
+    sensitive measure than greedy exact copy; and on the repeats of random-token copy rows."""
     import torch
 
     model.eval()
