@@ -6,6 +6,7 @@ deployment failed), and times out with a message that names what it waited for.
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -50,5 +51,6 @@ def get_json(url: str, timeout: float = 2) -> tuple[int, Any]:
                 return response.status, None
     except urllib.error.HTTPError as error:
         return error.code, None
-    except (urllib.error.URLError, OSError):
+    except (urllib.error.URLError, OSError, http.client.HTTPException):
+        # HTTPException: something that is not an HTTP server holds the port (a gRPC port answers in binary)
         return 0, None

@@ -231,3 +231,30 @@ def test_a_non_ray_server_on_the_dashboard_port_is_not_taken_for_a_head():
         assert not cluster._dashboard_up(f"http://127.0.0.1:{server.server_address[1]}")
     finally:
         server.shutdown()
+
+
+def test_a_binary_server_on_the_dashboard_port_is_not_taken_for_a_head():
+    """A port held by a non-HTTP server (a gRPC port of another Ray process answers in binary) is no head:
+    the check says so instead of raising BadStatusLine (seen in a fresh-clone run, 2026-12-03)."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def answer_in_binary():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.recv(1024)
+            conn.sendall(b"\x00\x00\x18\x04\x00\x00\x00\x00\x00@@@\xfe\x03\r\n\r\n")
+            conn.close()
+
+    threading.Thread(target=answer_in_binary, daemon=True).start()
+    try:
+        assert not cluster._dashboard_up(f"http://127.0.0.1:{listener.getsockname()[1]}")
+    finally:
+        listener.close()
