@@ -174,7 +174,7 @@ class TinyModelConfig:
     pretrain_copy_rows: int = setting(
         0, help="rows of every pretraining batch replaced by random-token copy sequences (32-token spans, each "
                 "repeated 4 times): predicting the repeats needs an induction circuit, which the corpus alone did "
-                "not grow within 6M tokens; 4 of 8 rows grew it within 300 steps (docs/results/"
+                "not grow within 5M tokens; 4 of 8 rows grew it within 300 steps (docs/results/"
                 "2026-12-03-copy-rows.md); 0 = corpus only")
     pretrain_copy_steps: int = setting(
         0, help="steps on copy sequences alone (batch 16 x 128) before the corpus; 300 reached 0.24 of the repeats, "

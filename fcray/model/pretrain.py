@@ -56,35 +56,50 @@ def copy_rows(ordinary: Any, rows: int, length: int, generator: Any) -> Any:
     return spans.repeat(1, COPY_REPEATS).reshape(rows, count * segment)[:, :length]
 
 
+def _adamw(model: Any, config: TinyModelConfig) -> Any:
+    import torch
+
+    return torch.optim.AdamW(model.parameters(), lr=config.pretrain_learning_rate, betas=(0.9, 0.95),
+                             weight_decay=0.1)
+
+
+def _update(model: Any, loss: Any, optimizer: Any, schedule: Any = None) -> None:
+    """One optimizer step on ``loss`` with the gradient clipped to norm 1."""
+    import torch
+
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    if schedule is not None:
+        schedule.step()
+    optimizer.zero_grad(set_to_none=True)
+
+
 def copy_warmup(model: Any, tokenizer: Any, config: TinyModelConfig,
                 log: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
     """``config.pretrain_copy_steps`` steps on sequences of 32 random tokens repeated 4 times.
 
     Every token after the first span is predictable only by finding its earlier occurrence and copying
     the token that followed it, so the only way down the loss is an induction circuit (a previous-token
-    head feeding a matching head), which a base trained on fcray's corpus alone did not grow. Measured
-    (docs/results/2026-12-03-copy-rows.md): 300 steps reach 0.24 of the repeats (0.44 without gradient
-    clipping), and corpus-only steps afterwards unlearn it, so pair it with ``pretrain_copy_rows``.
+    head feeding a matching head), which a base trained on fcray's corpus alone (5M tokens) did not grow.
+    Measured (docs/results/2026-12-03-copy-rows.md): 300 steps reach 0.24 of the repeats (0.44 without
+    gradient clipping), and corpus-only steps afterwards unlearn it, so pair it with ``pretrain_copy_rows``.
     Returns the record (steps, seconds, loss and copy accuracy of the last step)."""
     import torch
 
     generator = torch.Generator().manual_seed(config.seed)
     ordinary = ordinary_ids(tokenizer)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.pretrain_learning_rate, betas=(0.9, 0.95),
-                                  weight_decay=0.1)
+    optimizer = _adamw(model, config)
     model.train()
     started, loss, copied = time.time(), float("nan"), 0.0
     for step in range(1, config.pretrain_copy_steps + 1):
         input_ids = copy_rows(ordinary, COPY_BATCH, COPY_SPAN * COPY_REPEATS, generator)
         out = model(input_ids=input_ids, labels=input_ids)
-        out.loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        loss = out.loss.item()
-        hits = out.logits.detach().argmax(-1)[:, COPY_SPAN - 1:-1] == input_ids[:, COPY_SPAN:]
-        copied = hits.float().mean().item()
-        if step % 10 == 0 or step == config.pretrain_copy_steps:
+        _update(model, out.loss, optimizer)
+        if step % 10 == 0 or step == config.pretrain_copy_steps:  # accuracy only where it is logged
+            loss = out.loss.item()
+            hits = out.logits.detach().argmax(-1)[:, COPY_SPAN - 1:-1] == input_ids[:, COPY_SPAN:]
+            copied = hits.float().mean().item()
             log(f"copy warm-up step {step}/{config.pretrain_copy_steps}: loss {loss:.3f}, "
                 f"repeated tokens predicted {copied:.2f} ({time.time() - started:.0f} s)")
     return {"steps": config.pretrain_copy_steps, "seconds": round(time.time() - started, 1),
@@ -104,8 +119,7 @@ def pretrain(model: Any, tokenizer: Any, config: TinyModelConfig,
     warmup = copy_warmup(model, tokenizer, config, log) if config.pretrain_copy_steps else None
     block, batch = config.pretrain_block_size, config.pretrain_batch_size
     steps = max(1, math.ceil(config.pretrain_tokens / (block * batch)))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.pretrain_learning_rate, betas=(0.9, 0.95),
-                                  weight_decay=0.1)
+    optimizer = _adamw(model, config)
     schedule = get_cosine_schedule_with_warmup(optimizer, max(1, steps // 20), steps)
     blocks = token_blocks(tokenizer, config.seed, block, tokenizer.convert_tokens_to_ids("<|endoftext|>"))
     copy_generator, ordinary = torch.Generator().manual_seed(config.seed + 1), ordinary_ids(tokenizer)
@@ -119,12 +133,7 @@ def pretrain(model: Any, tokenizer: Any, config: TinyModelConfig,
         logits = model(input_ids=input_ids).logits[:, :-1]
         per_token = torch.nn.functional.cross_entropy(logits.flatten(0, 1).float(), input_ids[:, 1:].flatten(),
                                                       reduction="none").view(batch, -1)
-        loss = per_token.mean()  # next-token loss over every row, as labels=input_ids would give
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        schedule.step()
-        optimizer.zero_grad(set_to_none=True)
+        _update(model, per_token.mean(), optimizer, schedule)  # every row's loss, as labels=input_ids gives
         # the curve reports the corpus rows' loss: the copy rows' falls to ~0 once the circuit forms
         window.append(per_token[:corpus_rows].mean().item())
         on_step(step, window[-1])

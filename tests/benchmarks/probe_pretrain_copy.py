@@ -73,9 +73,9 @@ def copy_gain(model, tokenizer, n: int = 40) -> dict[str, float]:
         first += hit[start_a:start_a + len(a) - 1].mean().item()
         second += hit[start_b:len(ids) - 1].mean().item()
     # the same on random-token copy sequences (fcray.model.pretrain.copy_rows: a 32-token span repeated)
-    from fcray.model.pretrain import COPY_SPAN, copy_rows, ordinary_ids
+    from fcray.model.pretrain import COPY_REPEATS, COPY_SPAN, copy_rows, ordinary_ids
 
-    ids = copy_rows(ordinary_ids(tokenizer), 8, 4 * COPY_SPAN, torch.Generator().manual_seed(12345))
+    ids = copy_rows(ordinary_ids(tokenizer), 8, COPY_REPEATS * COPY_SPAN, torch.Generator().manual_seed(12345))
     with torch.no_grad():
         hit = (model(ids).logits.argmax(-1)[:, :-1] == ids[:, 1:]).float()
     model.train()
