@@ -163,6 +163,10 @@ class TinyModelConfig:
     intermediate_size: int = setting(768, help="MLP width")
     vocab_size: int = setting(4096, help="byte-level BPE trained offline on generated data")
     max_position_embeddings: int = setting(4096, help="longest sequence the model is built for")
+    isolate_words: bool = setting(
+        False, help="train the tokenizer with words split from the space or quote before them, so a value is the "
+                    "same tokens in the query (' Paris') and in the call's JSON ('\"Paris'): copying it is then an "
+                    "identity copy. Tokenization still runs Qwen's pattern (no merge crosses that boundary)")
     tokenizer_corpus_examples: int = setting(3000, help="generated examples the tokenizer is trained on")
     seed: int = setting(0, help="seed of the weights' initialisation and of the pretraining corpus")
     pretrain_tokens: int = setting(

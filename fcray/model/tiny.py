@@ -28,6 +28,9 @@ from fcray.config import TinyModelConfig
 QWEN_SPLIT_PATTERN = (
     r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 )
+# The same pattern with letter runs split from the one space or punctuation mark Qwen's pattern lets them
+# start with. Training the BPE on it leaves no merge across that boundary (see build_tokenizer).
+ISOLATED_WORDS_PATTERN = QWEN_SPLIT_PATTERN.replace(r"[^\r\n\p{L}\p{N}]?\p{L}+", r"\p{L}+", 1)
 SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
 # Plain added tokens in Qwen3 (special=False): kept by skip_special_tokens, single ids for parsers.
 ADDED_TOKENS = ("<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>", "<think>", "</think>")
@@ -75,12 +78,15 @@ def build_tokenizer(config: TinyModelConfig):
         fast.chat_template = qwen3_chat_template()
         return fast
 
-    def fresh() -> Tokenizer:
-        tok = Tokenizer(models.BPE())
-        tok.pre_tokenizer = pre_tokenizers.Sequence([
-            pre_tokenizers.Split(Regex(QWEN_SPLIT_PATTERN), behavior="isolated"),
+    def split(pattern: str):
+        return pre_tokenizers.Sequence([
+            pre_tokenizers.Split(Regex(pattern), behavior="isolated"),
             pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
         ])
+
+    def fresh() -> Tokenizer:
+        tok = Tokenizer(models.BPE())
+        tok.pre_tokenizer = split(QWEN_SPLIT_PATTERN)
         tok.decoder = decoders.ByteLevel()
         tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in SPECIAL_TOKENS])
         tok.add_tokens([AddedToken(t, special=False, normalized=False) for t in ADDED_TOKENS])
@@ -89,6 +95,8 @@ def build_tokenizer(config: TinyModelConfig):
     # Rendering needs only the template, not a trained vocabulary: bootstrap with an empty BPE.
     corpus = _tokenizer_corpus(config, wrap(fresh()))
     tok = fresh()
+    if config.isolate_words:
+        tok.pre_tokenizer = split(ISOLATED_WORDS_PATTERN)
     trainer = trainers.BpeTrainer(
         vocab_size=config.vocab_size,
         special_tokens=list(SPECIAL_TOKENS),
@@ -97,6 +105,10 @@ def build_tokenizer(config: TinyModelConfig):
         show_progress=False,
     )
     tok.train_from_iterator(corpus, trainer)
+    # Saved with Qwen's own pattern (what llama.cpp's qwen2 pre-tokenizer runs). With isolate_words no merge
+    # joins a letter to the character before it, so BPE inside Qwen's " Paris" / "\"Paris" pre-tokens stops
+    # at that boundary and the result equals the isolated split: tokens are the same either way.
+    tok.pre_tokenizer = split(QWEN_SPLIT_PATTERN)
     tok.add_tokens([AddedToken(t, special=False, normalized=False) for t in ADDED_TOKENS])
     return wrap(tok)
 

@@ -67,3 +67,46 @@ def test_generation_config_stops_at_end_of_turn(tiny_model_dir, tiny_tokenizer):
     im_end = tiny_tokenizer.convert_tokens_to_ids("<|im_end|>")
     assert im_end in generation.eos_token_id
     assert (generation.temperature, generation.top_p, generation.top_k) == (0.7, 0.8, 20)
+
+
+def _pre_tokens(tokenizer, text):
+    return [piece for piece, _ in tokenizer.backend_tokenizer.pre_tokenizer.pre_tokenize_str(text)]
+
+
+def test_isolated_words_tokenizer_keeps_qwens_pattern_and_copies_values_token_for_token(synthetic_examples):
+    from tokenizers import Regex, pre_tokenizers
+
+    from fcray.data.export import render_text
+    from fcray.model.tiny import ISOLATED_WORDS_PATTERN, QWEN_SPLIT_PATTERN, build_tokenizer
+
+    small = dict(vocab_size=1024, tokenizer_corpus_examples=300)
+    isolated, plain = build_tokenizer(TinyModelConfig(isolate_words=True, **small)), build_tokenizer(TinyModelConfig(**small))
+    # Both save Qwen's own split pattern (what llama.cpp's qwen2 pre-tokenizer runs) ...
+    for tok in (isolated, plain):
+        assert json.loads(tok.backend_tokenizer.to_str())["pre_tokenizer"]["pretokenizers"][0]["pattern"] == {
+            "Regex": QWEN_SPLIT_PATTERN}
+    assert _pre_tokens(isolated, ' "Paris') == _pre_tokens(plain, ' "Paris') == ["Ġ\"", "Paris"]
+    # ... but no merge of the isolated tokenizer joins a letter to the space or quote before it, so its ids
+    # equal those of the isolating pattern on every rendered example.
+    split = copy_of(isolated.backend_tokenizer)
+    split.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(ISOLATED_WORDS_PATTERN), behavior="isolated"),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    for example in synthetic_examples[:50]:
+        text = render_text(example, isolated)
+        assert isolated(text, add_special_tokens=False)["input_ids"] == split.encode(text, add_special_tokens=False).ids
+    # A value is the same tokens in the query and in the call's JSON string: an identity copy.
+    query, call = " from Paris", '{"city": "Paris"}'
+    value = isolated("Paris", add_special_tokens=False)["input_ids"]
+    assert _contains(isolated(query)["input_ids"], value) and _contains(isolated(call)["input_ids"], value)
+    assert not _contains(plain(query)["input_ids"], plain("Paris", add_special_tokens=False)["input_ids"])
+
+
+def copy_of(backend):
+    from tokenizers import Tokenizer
+
+    return Tokenizer.from_str(backend.to_str())
+
+
+def _contains(haystack, needle):
+    return any(haystack[i:i + len(needle)] == needle for i in range(len(haystack) - len(needle) + 1))
