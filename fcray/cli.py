@@ -17,6 +17,7 @@ import yaml
 from fcray.config import ConfigError, FcrayConfig, available_presets, config_to_dict, explain, load_config
 from fcray.data.report import DataError
 from fcray.eval.errors import EvalError
+from fcray.edge import EdgeError
 
 
 
@@ -170,6 +171,42 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"check: {json.dumps(verify_model(out, example))}")
     if args.check_vllm:
         print(f"vLLM: {json.dumps(check_loads_in_vllm(out))}")
+    return 0
+
+
+def cmd_export_gguf(args: argparse.Namespace) -> int:
+    from fcray.edge.stage import export_model
+
+    config = config_from_args(args)
+    record = export_model(config, args.model, args.out, check=not args.no_check)
+    print(f"GGUF files of {record['model']}:")
+    for kind, info in record["files"].items():
+        checked = record.get("checks", {}).get(kind)
+        extra = (f", tokenization identical on {checked['tokenization']['prompts']} validation prompts, greedy "
+                 f"agreement {checked['greedy_prefix_agreement']:.2f}") if checked else ""
+        print(f"  {kind:7s} {info['bytes'] / 2**20:8.1f} MiB  {info['path']}{extra}")
+    print(f"Ollama: {record['modelfile']}")
+    return 0
+
+
+def cmd_edge_serve(args: argparse.Namespace) -> int:
+    import signal
+    import time
+
+    from fcray.edge.server import LlamaServer
+    from fcray.edge.stage import gguf_to_serve
+
+    config = config_from_args(args)
+    path = gguf_to_serve(config, args.gguf, args.model)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` stops the server as Ctrl-C does
+    with LlamaServer(path, config.edge, config.serve.model_id) as server:
+        print(f"llama.cpp serves {path} as '{config.serve.model_id}' at {server.url} "
+              f"({config.edge.threads} thread(s)); Ctrl-C stops it", flush=True)
+        try:
+            while server.process is not None and server.process.poll() is None:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
     return 0
 
 
@@ -342,6 +379,21 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--check-example", metavar="JSONL", help="canonical examples: generate for one tool prompt")
     merge.add_argument("--check-vllm", action="store_true", help="also load the merged model in vLLM")
     merge.set_defaults(func=cmd_export)
+    gguf = export_sub.add_parser("gguf", help="merged model -> GGUF files (edge.quantizations) checked by llama.cpp")
+    add_config_args(gguf)
+    gguf.add_argument("--model", help="model folder, Hub id or tiny (default: the newest of the pipeline's C/B/A)")
+    gguf.add_argument("--out", help="output folder (default: <workdir>/gguf/<model name>)")
+    gguf.add_argument("--no-check", action="store_true",
+                      help="skip llama.cpp's checks (tokenization of the validation prompts, greedy generation)")
+    gguf.set_defaults(func=cmd_export_gguf)
+
+    p = sub.add_parser("edge", help="the offline deployment: llama.cpp's OpenAI server for a GGUF file")
+    edge_sub = p.add_subparsers(dest="edge_command", required=True)
+    serve = edge_sub.add_parser("serve", help="serve a GGUF file with llama.cpp on loopback (edge.*) until Ctrl-C")
+    add_config_args(serve)
+    serve.add_argument("--gguf", help="the GGUF file (default: the edge.serve_quantization file of --model's export)")
+    serve.add_argument("--model", help="model whose GGUF to serve (default: the newest of the pipeline's C/B/A)")
+    serve.set_defaults(func=cmd_edge_serve)
 
     p = sub.add_parser("eval", help="score models on the validation set (hf | vllm | endpoint backend), write the report")
     add_config_args(p)
@@ -403,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, DataError, FileNotFoundError, EvalError) as exc:
+    except (ConfigError, DataError, FileNotFoundError, EvalError, EdgeError) as exc:
         print(f"fcray {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

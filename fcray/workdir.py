@@ -7,6 +7,7 @@
     <workdir>/ray_results/     Ray Train's checkpoints (unless ``sft.ray_train.storage_path``/``grpo.ray_train.storage_path``)
     <workdir>/eval/<stage>/    predictions and results of base / sft / grpo / served
     <workdir>/bench/           load-test results and plot
+    <workdir>/gguf/<name>/     GGUF files of a model, its Modelfile and export.json (fcray export gguf)
     <workdir>/report/          the A/B/C report
     <workdir>/logs/            the main job's per-stage logs
 
@@ -69,6 +70,11 @@ def bench_dir(config: Any) -> Path:
 
 def report_dir(config: Any) -> Path:
     return root(config) / "report"
+
+
+def gguf_dir(config: Any, name: str) -> Path:
+    """Where ``fcray export gguf`` writes the GGUF files of the model called ``name``."""
+    return root(config) / "gguf" / name
 
 
 def logs_dir(config_or_workdir: Any) -> Path:

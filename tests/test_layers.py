@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("workdir", "data", "synth"),       # the run-folder layout; canonical examples and their sources
     ("model",),                         # the embedded base model and model-folder helpers
     ("cluster", "ray_trainer", "engine"),  # shared Ray services: heads and jobs, the Ray Train loop, vLLM engines
-    ("sft", "grpo", "serve"),           # training and serving stages (never import evaluation)
+    ("sft", "grpo", "serve", "edge"),   # training and serving stages (never import evaluation)
     ("eval",),                          # evaluation of any model, and the report (which plots GRPO's curves)
     ("bench",),                         # load test and settings sweep of the served app
     ("console", "demo", "results", "cli"),  # what composes the stages: the main job, its results, the CLI

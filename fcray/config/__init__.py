@@ -7,6 +7,8 @@ from fcray.config.schema import (
     BenchConfig,
     ConfigError,
     DataConfig,
+    EdgeConfig,
+    GGUF_TYPES,
     EvalConfig,
     FcrayConfig,
     GRPOConfig,
@@ -21,7 +23,7 @@ from fcray.config.schema import (
 )
 
 __all__ = [
-    "AugmentConfig", "BFCLConfig", "BenchConfig", "ConfigError", "DataConfig", "EvalConfig", "FcrayConfig", "GRPOConfig",
+    "AugmentConfig", "BFCLConfig", "BenchConfig", "ConfigError", "DataConfig", "EdgeConfig", "EvalConfig", "GGUF_TYPES", "FcrayConfig", "GRPOConfig",
     "EngineConfig", "LoraAdapterConfig", "ModelConfig", "RayTrainConfig", "SFTConfig", "ServeConfig", "SweepConfig", "TinyModelConfig", "available_presets", "config_to_dict",
     "explain", "load_config", "RENAMED",
 ]

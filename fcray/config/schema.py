@@ -483,6 +483,44 @@ class BenchConfig:
         _check(all(n >= 1 for n in self.prompt_lengths), "bench.prompt_lengths", "lengths must be >= 1")
 
 
+# GGUF types fcray writes: the converter's own (f16, bf16, q8_0) and llama.cpp's quantizer's (the rest).
+GGUF_TYPES = ("f16", "bf16", "q8_0", "q4_0", "q4_k_m", "q5_k_m", "q6_k")
+
+
+@dataclass
+class EdgeConfig:
+    """The offline deployment (fcray.edge): GGUF files of a merged model and llama.cpp's OpenAI server."""
+
+    quantizations: list[str] = setting(
+        help=f"GGUF files `fcray export gguf` writes, from {GGUF_TYPES}; f16 is always written (the quantizer's "
+             "input)", factory=lambda: ["f16", "q8_0", "q4_k_m"])
+    serve_quantization: str = setting("q8_0", help="which of those files `fcray edge serve` serves by default")
+    threads: int = setting(
+        1, help="llama.cpp threads for prompt and generation; on 2 shared cores one thread is faster than two "
+                "(ggml's threads spin while waiting)")
+    ctx_size: int = setting(4096, help="llama.cpp context, in tokens, shared by the parallel slots")
+    parallel: int = setting(1, help="llama.cpp server slots (requests decoded together)")
+    host: str = setting("127.0.0.1", help="address the llama.cpp server binds (loopback: not reachable from "
+                                          "other machines)")
+    port: int = setting(8090, help="port of the llama.cpp server; 0 = any free port")
+    check_prompts: int | None = setting(
+        None, help="validation prompts whose llama.cpp tokenization is compared with the Hugging Face "
+                   "tokenizer's after export; null = all of them")
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.quantizations) - set(GGUF_TYPES))
+        _check(not unknown, "edge.quantizations", f"unknown GGUF type(s) {unknown}; choose from {GGUF_TYPES}")
+        _check(self.serve_quantization in ["f16", *self.quantizations], "edge.serve_quantization",
+               f"must be one of edge.quantizations ({self.quantizations}), got '{self.serve_quantization}'")
+        _check(self.threads >= 1, "edge.threads", "must be >= 1")
+        _check(self.parallel >= 1, "edge.parallel", "must be >= 1")
+        _check(self.ctx_size >= 256 * self.parallel, "edge.ctx_size",
+               f"must leave each of the {self.parallel} slot(s) at least 256 tokens")
+        _check(0 <= self.port < 65536, "edge.port", "must be a TCP port (0 = any free one)")
+        _check(self.check_prompts is None or self.check_prompts >= 1, "edge.check_prompts",
+               "must be positive or null (all validation prompts)")
+
+
 @dataclass
 class FcrayConfig:
     """Everything one fcray run reads: a preset, a YAML file and --set overrides layered (fcray.config.loader)."""
@@ -496,6 +534,7 @@ class FcrayConfig:
     eval: EvalConfig = setting(help="evaluation of A, B, C and the served model", factory=EvalConfig)
     serve: ServeConfig = setting(help="the OpenAI-compatible serving app", factory=ServeConfig)
     bench: BenchConfig = setting(help="load test and sweep", factory=BenchConfig)
+    edge: EdgeConfig = setting(help="GGUF export and the llama.cpp server", factory=EdgeConfig)
 
     def __post_init__(self) -> None:
         # An engine without its own dtype runs the model's (one place to change it for every stage).
