@@ -210,6 +210,21 @@ def cmd_edge_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_edge_score(args: argparse.Namespace) -> int:
+    from fcray.eval.edge import gguf_label, score_gguf
+    from fcray.eval.stages import report_for
+    from fcray.edge.stage import model_folder
+
+    config = config_from_args(args)
+    edge = score_gguf(config, model_folder(config, args.model))
+    for kind, f in edge["files"].items():
+        print(f"{gguf_label(kind)}: {f['file_bytes'] / 2**20:.1f} MiB, exact match {f['exact_match']}, name accuracy "
+              f"{f['name_accuracy']}, parse {f['parse_rate']}, TTFT P50 {(f['ttft_ms'] or {}).get('p50')} ms, "
+              f"{f['generation_tokens_per_s']} tokens/s generated, peak RSS {(f['peak_rss_bytes'] or 0) / 2**20:.0f} MiB")
+    print(f"report: {report_for(config)}")
+    return 0
+
+
 def _show_training_example(config: FcrayConfig) -> int:
     from transformers import AutoTokenizer
 
@@ -394,6 +409,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--gguf", help="the GGUF file (default: the edge.serve_quantization file of --model's export)")
     serve.add_argument("--model", help="model whose GGUF to serve (default: the newest of the pipeline's C/B/A)")
     serve.set_defaults(func=cmd_edge_serve)
+    score = edge_sub.add_parser("score", help="export --model to GGUF, score each quantized file with fcray's eval on "
+                                              "llama.cpp, measure size/memory/latency/speed, update the report")
+    add_config_args(score)
+    score.add_argument("--model", help="model to export and score (default: the newest of the pipeline's C/B/A)")
+    score.set_defaults(func=cmd_edge_score)
 
     p = sub.add_parser("eval", help="score models on the validation set (hf | vllm | endpoint backend), write the report")
     add_config_args(p)

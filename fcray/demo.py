@@ -1,7 +1,7 @@
 """`fcray demo`: the main job — the whole pipeline on one preset, as far as its stages exist.
 
-data -> model -> SFT -> GRPO -> serve (Ray Serve LLM, scored through its OpenAI API, load-tested) -> eval
-(+ BFCL) and the report; the jobs are submitted with `ray job submit` (python -m jobs.sft / jobs.grpo / jobs.eval) to a Ray
+data -> model -> SFT -> GRPO -> serve (Ray Serve LLM, scored through its OpenAI API, load-tested) -> edge
+(C as GGUF Q8_0 / Q4_K_M on llama.cpp, scored and measured) -> eval (+ BFCL) and the report; the jobs are submitted with `ray job submit` (python -m jobs.sft / jobs.grpo / jobs.eval) to a Ray
 cluster: a local head the demo starts and stops. Each stage writes under ``<workdir>``.
 """
 
@@ -61,6 +61,20 @@ def _data_digest(files) -> str:
             f"by category (train/validation): {counts}")
 
 
+def _edge_digest(edge: dict) -> str:
+    """One line per GGUF file: size, exact match, first-token latency, decode speed."""
+    from fcray.eval.edge import gguf_label
+
+    lines = []
+    for kind, f in edge["files"].items():
+        ttft = (f.get("ttft_ms") or {}).get("p50")
+        exact = "-" if f["exact_match"] is None else f"{f['exact_match']:.3f}"
+        lines.append(f"{gguf_label(kind)}: {f['file_bytes'] / 2**20:.1f} MiB, exact match {exact}, TTFT P50 "
+                     f"{'-' if ttft is None else f'{ttft:.0f}'} ms, {f['generation_tokens_per_s'] or '-'} tokens/s "
+                     f"generated ({edge['threads']} thread(s))")
+    return "\n".join(lines)
+
+
 def _machine() -> str:
     """``"Linux x86_64, AMD EPYC ..., 2 CPUs, 24 GiB"``: what a result was measured on."""
     import os
@@ -95,7 +109,8 @@ def write_results(workdir: Path, command: str, stage_seconds: dict[str, float], 
     import json
 
     report = json.loads((workdir / "report" / "report.json").read_text())
-    by_label = {"base (A)": "A", "sft (B)": "B", "grpo (C)": "C", "served C (Ray Serve)": "served C"}
+    by_label = {"base (A)": "A", "sft (B)": "B", "grpo (C)": "C", "served C (Ray Serve)": "served C",
+                **{label: label[:-1].replace("(", "") for label in report["results"] if label.startswith("C (GGUF ")}}
     models = {short: {k: v["mean"] for k, v in report["results"][label]["metrics"].items() if v is not None}
               for label, short in by_label.items() if label in report["results"]}
     deltas = {}
@@ -146,6 +161,7 @@ def _run_demo(config: FcrayConfig, config_file: str | None, overrides, bfcl: boo
     from fcray.data.io import load_examples
     from fcray.data.pipeline import build_dataset, format_summary
     from fcray.eval.compare import format_comparison
+    from fcray.eval.edge import score_gguf
     from fcray.eval.run import load_results
     from fcray.eval.stages import eval_dir, label
     from fcray.grpo.train import cpus_needed
@@ -153,7 +169,7 @@ def _run_demo(config: FcrayConfig, config_file: str | None, overrides, bfcl: boo
     from fcray.workdir import run_dir as stage_run_dir
 
     workdir = Path(config.workdir).resolve()
-    console = Console(workdir, 6, verbose=verbose, settings={"config": config_to_dict(config), "bfcl": bfcl})
+    console = Console(workdir, 7, verbose=verbose, settings={"config": config_to_dict(config), "bfcl": bfcl})
     say = console.say
     expected = console.expected_total()
     say(f"fcray demo: preset '{config.preset}', outputs in {workdir}, stage logs in {console.log_dir}"
@@ -200,7 +216,13 @@ def _run_demo(config: FcrayConfig, config_file: str | None, overrides, bfcl: boo
             with stage.quiet():
                 served = serve_and_score(config, head, grpo_dir / "model", say=say)
 
-        with console.stage(6, "eval", "A, B, C" + (" + BFCL" if bfcl else "") + " and the report (python -m jobs.eval)") as stage:
+        with console.stage(6, "edge", "C as GGUF (" + ", ".join(k.upper() for k in config.edge.quantizations)
+                           + ") on llama.cpp, scored and measured") as stage:
+            with stage.quiet():
+                edge = score_gguf(config, grpo_dir / "model")
+            say(_indent(_edge_digest(edge)))
+
+        with console.stage(7, "eval", "A, B, C" + (" + BFCL" if bfcl else "") + " and the report (python -m jobs.eval)") as stage:
             console.job(stage, head, [sys.executable, "-m", "jobs.eval", *common, *(["--bfcl"] if bfcl else [])],
                         REPO_ROOT)
     console.save_timings()

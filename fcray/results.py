@@ -24,7 +24,7 @@ START, END = "<!-- results-table:start -->", "<!-- results-table:end -->"
 # What the README shows (the results file has every metric; the report has the per-category tables).
 README_METRICS = ("parse_rate", "schema_rate", "result_match", "name_accuracy", "args_f1", "exact_match",
                   "irrelevance_accuracy", "slot_filling_accuracy", "accuracy", "mean_reward")
-MODEL_ORDER = ("A", "B", "C", "served C")
+MODEL_ORDER = ("A", "B", "C", "served C", "C GGUF Q8_0", "C GGUF Q4_K_M")
 
 
 def _delta(interval: list[float] | None) -> str:
@@ -36,7 +36,7 @@ def _delta(interval: list[float] | None) -> str:
 
 def results_table(results: dict[str, Any]) -> str:
     models = [m for m in MODEL_ORDER if m in results["models"]]
-    deltas = [d for d in ("B-A", "C-B") if d in results.get("deltas", {})]
+    deltas = [d for d in ("B-A", "C-B", "C GGUF Q4_K_M-C") if d in results.get("deltas", {})]
     header = ["metric", *models, *(f"Δ {d.replace('-', '−')} [95%]" for d in deltas)]
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for metric in README_METRICS:

@@ -8,6 +8,7 @@
     <workdir>/eval/<stage>/    predictions and results of base / sft / grpo / served
     <workdir>/bench/           load-test results and plot
     <workdir>/gguf/<name>/     GGUF files of a model, its Modelfile and export.json (fcray export gguf)
+    <workdir>/edge/            the GGUF files of C scored and measured on llama.cpp (results.json)
     <workdir>/report/          the A/B/C report
     <workdir>/logs/            the main job's per-stage logs
 
@@ -75,6 +76,11 @@ def report_dir(config: Any) -> Path:
 def gguf_dir(config: Any, name: str) -> Path:
     """Where ``fcray export gguf`` writes the GGUF files of the model called ``name``."""
     return root(config) / "gguf" / name
+
+
+def edge_results(config: Any) -> Path:
+    """The edge figures of the pipeline's GGUF files (fcray.eval.edge.score_gguf)."""
+    return root(config) / "edge" / "results.json"
 
 
 def logs_dir(config_or_workdir: Any) -> Path:

@@ -24,9 +24,10 @@ def test_demo_runs_data_sft_and_grpo_through_ray_job_submit(tmp_path, tiny_model
                  "--set", "bench.requests_per_cell=2", "--set", "bench.max_tokens=8"])
     assert code == 0
     out = capsys.readouterr().out
-    for stage in ("[1/6] data: ", "[2/6] model: ", "[3/6] sft: SFT of A on Ray Train (python -m jobs.sft)",
-                  "[4/6] grpo: GRPO of B on Ray Train with vLLM rollouts (python -m jobs.grpo)", "[5/6] serve: ",
-                  "[6/6] eval: A, B, C + BFCL and the report (python -m jobs.eval)"):
+    for stage in ("[1/7] data: ", "[2/7] model: ", "[3/7] sft: SFT of A on Ray Train (python -m jobs.sft)",
+                  "[4/7] grpo: GRPO of B on Ray Train with vLLM rollouts (python -m jobs.grpo)", "[5/7] serve: ",
+                  "[6/7] edge: C as GGUF (F16, Q8_0, Q4_K_M) on llama.cpp, scored and measured",
+                  "[7/7] eval: A, B, C + BFCL and the report (python -m jobs.eval)"):
         assert stage in out and f"{stage.split(':')[0]}: done in " in out
     assert "'fcray-tiny' is up: OpenAI API at http://127.0.0.1:" in out
     assert "held-out (base (A) → sft (B)): parse_rate " in out
@@ -41,24 +42,30 @@ def test_demo_runs_data_sft_and_grpo_through_ray_job_submit(tmp_path, tiny_model
     assert len(lines) <= 150, f"{len(lines)} console lines"
     assert not any("RayTrainWorker" in line or "LOAD_GLOBAL" in line or " INFO " in line for line in lines)
     logs = {p.name: p.read_text() for p in (tmp_path / "logs").glob("*.log")}
-    assert {"1-data.log", "2-model.log", "3-sft.log", "4-grpo.log", "5-serve.log", "6-eval.log"} <= set(logs)
+    assert {"1-data.log", "2-model.log", "3-sft.log", "4-grpo.log", "5-serve.log", "6-edge.log", "7-eval.log"} <= set(logs)
     assert "submitted successfully" in logs["3-sft.log"] and "RayTrainWorker" in logs["3-sft.log"]
     assert not any("LOAD_GLOBAL" in text for text in logs.values())  # Ray Train's print patch is off
     results = json.loads((tmp_path / "results.json").read_text())  # what docs/results/ keeps
-    assert set(results["models"]) == {"A", "B", "C", "served C"} and results["n_examples"] == 8
+    assert set(results["models"]) == {"A", "B", "C", "served C", "C GGUF Q8_0", "C GGUF Q4_K_M"}
+    assert results["n_examples"] == 8 and set(results["deltas"]) >= {"C GGUF Q8_0-C", "C GGUF Q4_K_M-C"}
     assert set(results["deltas"]) >= {"B-A", "C-B"} and len(results["deltas"]["C-B"]["exact_match"]) == 3
     assert results["command"].startswith("fcray demo --preset tiny") and results["machine"] and results["date"]
-    assert set(results["stage_seconds"]) == {"data", "model", "sft", "grpo", "serve", "eval"}
+    assert set(results["stage_seconds"]) == {"data", "model", "sft", "grpo", "serve", "edge", "eval"}
     assert results["console_lines"] <= len(lines)
     reports = [line for line in logs["3-sft.log"].splitlines() if "Reporting training result" in line]
     assert len(reports) == len(set(reports))  # each worker line once
     grpo_dir = tmp_path / "runs" / "grpo-tiny"
     assert (grpo_dir / "model" / "README.md").exists() and (grpo_dir / "curves.png").exists()
     report = (tmp_path / "report" / "report.md").read_text()
-    assert ("| base (A) | sft (B) | grpo (C) | served C (Ray Serve) | Δ sft (B) − base (A) | Δ grpo (C) − sft (B) | "
-            "Δ served C (Ray Serve) − grpo (C) |") in report
+    assert ("| base (A) | sft (B) | grpo (C) | served C (Ray Serve) | "
+            "C (GGUF Q8_0) | C (GGUF Q4_K_M) | Δ sft (B) − base (A) | Δ grpo (C) − sft (B) | "
+            "Δ served C (Ray Serve) − grpo (C) | Δ C (GGUF Q8_0) − grpo (C) | Δ C (GGUF Q4_K_M) − grpo (C) |") in report
+    assert "## Edge (GGUF on llama.cpp)" in report and "| C (GGUF Q4_K_M) | " in report
+    assert "llama.cpp tokenized all " in report
+    edge = json.loads((tmp_path / "edge" / "results.json").read_text())
+    assert set(edge["files"]) == {"q8_0", "q4_k_m"} and all(f["ttft_ms"]["p50"] > 0 for f in edge["files"].values())
     assert "| grpo (C) | 2 |" in report  # BFCL's scores for C, 2 entries per category
-    for plot in ("metrics.png", "grpo_rewards.png"):
+    for plot in ("metrics.png", "grpo_rewards.png", "edge.png"):
         assert (tmp_path / "report" / plot).read_bytes()[:4] == b"\x89PNG"
     served = [json.loads(line) for line in (tmp_path / "eval" / "served" / "predictions.jsonl").open()]
     assert len(served) == 8 and all(r["response"]["role"] == "assistant" for r in served if not r["error"])

@@ -30,12 +30,13 @@ def _interval(estimate: dict[str, float] | None, signed: bool = False) -> str:
     return f"{fmt.format(estimate['mean'])} [{fmt.format(estimate['low'])}, {fmt.format(estimate['high'])}]"
 
 
-def _differences(runs: dict[str, Path], results: dict[str, dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
-    """Paired ``later - earlier`` per metric for consecutive models."""
+def _differences(runs: dict[str, Path], results: dict[str, dict[str, Any]],
+                 pairs: list[tuple[str, str]] | None = None) -> dict[tuple[str, str], dict[str, Any]]:
+    """Paired ``later - earlier`` per metric for each ``(earlier, later)`` pair (default: consecutive models)."""
     names = list(runs)
     verdicts = {n: load_predictions(runs[n]) for n in names}
     out = {}
-    for earlier, later in zip(names, names[1:]):
+    for earlier, later in pairs if pairs is not None else zip(names, names[1:]):
         conf = results[later].get("confidence", 0.95)
         diffs = {}
         for metric in REPORT_METRICS:
@@ -81,7 +82,8 @@ def bfcl_section(bfcl: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def markdown(results: dict[str, dict[str, Any]], differences: dict[tuple[str, str], dict[str, Any]],
-             plots: list[str], bfcl: dict[str, dict[str, Any]] | None = None) -> str:
+             plots: list[str], bfcl: dict[str, dict[str, Any]] | None = None,
+             edge: dict[str, Any] | None = None) -> str:
     names = list(results)
     conf = int(round(100 * next(iter(results.values())).get("confidence", 0.95)))
     n = {name: r["examples"] for name, r in results.items()}
@@ -112,8 +114,74 @@ def markdown(results: dict[str, dict[str, Any]], differences: dict[tuple[str, st
                             if metric in results[name]["by_category"].get(category, {}))
                 lines.append(f"| {category} (n={size}) | {metric} | " + " | ".join(cells) + " |")
     lines += bfcl_section(bfcl)
+    lines += edge_section(edge)
     lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots]
     return "\n".join(lines) + "\n"
+
+
+def edge_section(edge: dict[str, Any] | None) -> list[str]:
+    """The GGUF files of C on llama.cpp: size, memory, latency, speed and what quantizing costs."""
+    from fcray.eval.edge import gguf_label
+
+    if not edge or not edge.get("files"):
+        return []
+    mib = 2 ** 20
+    lines = ["", "## Edge (GGUF on llama.cpp)", "",
+             f"`{edge['name']}` exported with llama.cpp's converter and quantizer (f16: {edge['f16_bytes'] / mib:.1f} MiB), "
+             f"served by llama.cpp's server with {edge['threads']} thread(s), one request at a time. TTFT: first "
+             "streamed token seen by the client; prefill and decode tokens/s: llama.cpp's own timings (medians).", "",
+             "| file | MiB | load s | peak RSS MiB | TTFT P50 / P95 ms | prefill tok/s | decode tok/s | exact match "
+             "| name acc. | parse |", "|" + "---|" * 10]
+
+    def cell(value, fmt="{:.3f}"):
+        return "–" if value is None else fmt.format(value)
+
+    for kind, f in edge["files"].items():
+        ttft = f.get("ttft_ms") or {}
+        lines.append(f"| {gguf_label(kind)} | {f['file_bytes'] / mib:.1f} | {f['load_seconds']:.2f} | "
+                     f"{cell(f['peak_rss_bytes'] and f['peak_rss_bytes'] / mib, '{:.0f}')} | "
+                     f"{cell(ttft.get('p50'), '{:.0f}')} / {cell(ttft.get('p95'), '{:.0f}')} | "
+                     f"{cell(f['prompt_tokens_per_s'], '{:.0f}')} | {cell(f['generation_tokens_per_s'], '{:.0f}')} | "
+                     f"{cell(f['exact_match'])} | {cell(f['name_accuracy'])} | {cell(f['parse_rate'])} |")
+    checks = edge.get("checks") or {}
+    if checks:
+        prompts = next(iter(checks.values()))["tokenization"]["prompts"]
+        lines += ["", f"llama.cpp tokenized all {prompts} validation prompts exactly as the Hugging Face tokenizer "
+                      "does, for every file; greedy tokens shared with the Hugging Face model (first 16, 4 prompts): "
+                  + ", ".join(f"{k} {c['greedy_prefix_agreement']:.2f}" for k, c in checks.items()) + "."]
+    return lines
+
+
+def plot_edge(edge: dict[str, Any], results: dict[str, dict[str, Any]], path: Path) -> bool:
+    """File size against exact match per GGUF file, with C's own (unquantized) exact match as a line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from fcray.eval.edge import gguf_label
+
+    files = (edge or {}).get("files") or {}
+    if not files:
+        return False
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    sizes = [f["file_bytes"] / 2**20 for f in files.values()]
+    exact = [f["exact_match"] or 0.0 for f in files.values()]
+    ax.scatter(sizes, exact)
+    for kind, x, y in zip(files, sizes, exact):
+        ax.annotate(gguf_label(kind), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    reference = (results.get("grpo (C)") or {}).get("metrics", {}).get("exact_match")
+    if reference:
+        ax.axhline(reference["mean"], linestyle="--", color="gray", label="C (Hugging Face, f32)")
+        ax.legend(fontsize=8)
+    ax.set_xlabel("GGUF file size (MiB)")
+    ax.set_ylabel("exact match (held-out)")
+    ax.set_xlim(0, max(sizes) * 1.3)
+    ax.set_title("What quantization costs")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
 
 
 def plot_metrics(results: dict[str, dict[str, Any]], path: Path) -> None:
@@ -199,8 +267,10 @@ def plot_load_test(bench: list[dict[str, Any]], path: Path) -> bool:
 
 
 def write_report(runs: dict[str, str | Path], out: str | Path, grpo_run: str | Path | None = None,
-                 bench_results: str | Path | None = None) -> Path:
-    """``out/report.md`` + PNGs from eval run folders ``{label: folder}`` (in stage order)."""
+                 bench_results: str | Path | None = None, edge_results: str | Path | None = None,
+                 pairs: list[tuple[str, str]] | None = None) -> Path:
+    """``out/report.md`` + PNGs from eval run folders ``{label: folder}`` (in stage order); Δ columns for
+    ``pairs`` of labels (default: consecutive runs)."""
     from fcray.grpo.metrics import read_metrics
 
     out = Path(out)
@@ -209,7 +279,7 @@ def write_report(runs: dict[str, str | Path], out: str | Path, grpo_run: str | P
     if not runs:
         raise ValueError("nothing to report: no eval results (run `fcray eval` or the training jobs first)")
     results = {name: load_results(folder) for name, folder in runs.items()}
-    differences = _differences(runs, results)
+    differences = _differences(runs, results, [p for p in pairs if set(p) <= set(runs)] if pairs else None)
     plots = ["metrics.png"]
     plot_metrics(results, out / "metrics.png")
     if grpo_run is not None and plot_reward_curves(read_metrics(grpo_run), out / "grpo_rewards.png"):
@@ -219,9 +289,12 @@ def write_report(runs: dict[str, str | Path], out: str | Path, grpo_run: str | P
             plots.append("load_test.png")
     bfcl = {name: json.loads((folder / "bfcl" / "bfcl_results.json").read_text()) for name, folder in runs.items()
             if (folder / "bfcl" / "bfcl_results.json").exists()}
-    text = markdown(results, differences, plots, bfcl)
+    edge = json.loads(Path(edge_results).read_text()) if edge_results and Path(edge_results).exists() else None
+    if edge and plot_edge(edge, results, out / "edge.png"):
+        plots.append("edge.png")
+    text = markdown(results, differences, plots, bfcl, edge)
     (out / "report.md").write_text(text)
     (out / "report.json").write_text(json.dumps(
         {"results": results, "bfcl": {n: {k: v for k, v in s.items() if k != "tables"} for n, s in bfcl.items()},
-         "differences": {f"{b} - {a}": d for (a, b), d in differences.items()}}, indent=2) + "\n")
+         "differences": {f"{b} - {a}": d for (a, b), d in differences.items()}, "edge": edge}, indent=2) + "\n")
     return out / "report.md"

@@ -74,15 +74,23 @@ def evaluate_one(config: FcrayConfig, model: str, name: str, data: str | None = 
 def report_for(config: FcrayConfig, runs: dict[str, str] | None = None, out: str | None = None) -> Path:
     """The report of ``runs`` (``{label: eval folder}``), by default the pipeline stages evaluated so far,
     with the GRPO reward curves and the load test when those exist."""
+    from fcray.eval.edge import gguf_label
     from fcray.eval.report import write_report
 
+    pairs = None
     if runs is None:
-        runs = {label(s): eval_dir(config) / s for s in (*STAGES, "served")
-                if (eval_dir(config) / s / "results.json").exists()}
+        ggufs = {gguf_label(k): f"gguf-{k}" for k in config.edge.quantizations if k not in ("f16", "bf16")}
+        folders = {**{label(s): s for s in (*STAGES, "served")}, **ggufs}
+        runs = {name: eval_dir(config) / folder for name, folder in folders.items()
+                if (eval_dir(config) / folder / "results.json").exists()}
+        # A -> B -> C, then every other form of C against C itself: what serving or quantizing costs
+        stages = [label(s) for s in STAGES if label(s) in runs]
+        pairs = [*zip(stages, stages[1:]), *[(label("grpo"), name) for name in (label("served"), *ggufs)]]
     grpo = workdir_layout.run_dir(config, "grpo")
     return write_report(runs, out or workdir_layout.report_dir(config),
                         grpo if (grpo / "metrics.jsonl").exists() else None,
-                        workdir_layout.bench_dir(config) / "results.json")
+                        workdir_layout.bench_dir(config) / "results.json",
+                        workdir_layout.edge_results(config), pairs)
 
 
 def bfcl_for(config: FcrayConfig, models: dict[str, str], log=print) -> dict[str, dict[str, Any]]:
