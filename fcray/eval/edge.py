@@ -17,14 +17,15 @@ from typing import Any
 import numpy as np
 
 
-def _first_token_and_timings(client, model: str, example: dict[str, Any], max_tokens: int) -> tuple[float, dict]:
+def _first_token_and_timings(client, model: str, example: dict[str, Any], max_tokens: int,
+                             extra_body: dict[str, Any] | None = None) -> tuple[float, dict]:
     from fcray.eval.backends import openai_messages
 
     started = time.perf_counter()
     first, timings = None, {}
     stream = client.chat.completions.create(model=model, messages=openai_messages(example),
                                             tools=example["tools"] or None, max_tokens=max_tokens, temperature=0,
-                                            stream=True)
+                                            stream=True, extra_body=extra_body)
     for chunk in stream:
         delta = chunk.choices[0].delta if chunk.choices else None
         if first is None and delta is not None and (delta.content or delta.tool_calls or
@@ -80,16 +81,18 @@ def score_gguf(config: Any, model: str | Path, log=print) -> dict[str, Any]:
     return edge
 
 
-def measure(server, examples: list[dict[str, Any]], max_tokens: int = 64) -> dict[str, Any]:
+def measure(server, examples: list[dict[str, Any]], max_tokens: int = 64,
+            extra_body: dict[str, Any] | None = None) -> dict[str, Any]:
     """Edge figures of the file ``server`` serves, over ``examples`` sent one at a time (the first one
-    is a warm-up and not counted)."""
+    is a warm-up and not counted); ``extra_body`` goes with each request (``{"ignore_eos": True}``: every
+    reply is ``max_tokens`` long, for speed measurements)."""
     import openai
 
     client = openai.OpenAI(base_url=server.url, api_key="EMPTY", max_retries=0, timeout=300)
-    _first_token_and_timings(client, server.alias, examples[0], max_tokens)
+    _first_token_and_timings(client, server.alias, examples[0], max_tokens, extra_body)
     ttft, prompt_rates, decode_rates, prompt_tokens, decoded = [], [], [], 0, 0
     for example in examples[1:]:
-        first, timings = _first_token_and_timings(client, server.alias, example, max_tokens)
+        first, timings = _first_token_and_timings(client, server.alias, example, max_tokens, extra_body)
         ttft.append(first * 1000)
         if timings.get("prompt_n"):
             prompt_rates.append(timings["prompt_per_second"])
