@@ -76,16 +76,58 @@ def build_dataset(config: DataConfig, out_dir: str | Path) -> DatasetFiles:
         "augmentation": augmentation,
         "config": {"source": config.source, "path": config.path, "seed": config.seed,
                    "val_fraction": config.val_fraction},
+        "settings": data_settings(config),
     }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return DatasetFiles(out_dir, {**summary, "report_text": report.summary()})
 
 
-def ensure_dataset(config: DataConfig, workdir: str | Path) -> Path:
-    """``<workdir>/data``, built with :func:`build_dataset` unless its train split already exists."""
+def _local_files(path: str | None) -> list[list[Any]] | None:
+    """``[[name, size, mtime_ns], ...]`` of a local source file or folder; None for a Hub id or nothing."""
+    if not path or not Path(path).exists():
+        return None
+    root = Path(path)
+    files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+    return [[str(f.relative_to(root) if f != root else f.name), f.stat().st_size, f.stat().st_mtime_ns] for f in files]
+
+
+def data_settings(config: DataConfig) -> dict[str, Any]:
+    """What the built data depends on: every ``data.*`` field, and the size and time of local source files
+    (a JSONL that changed on disk is new data under the same settings)."""
+    import dataclasses
+
+    return {"data": dataclasses.asdict(config), "source_files": _local_files(config.path),
+            "chat_files": _local_files(config.augment.chat_path)}
+
+
+def _changed(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
+    """Dotted names of the settings that differ, e.g. ``['data.num_examples: 2000 -> 500']``."""
+    changes = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            changes += _changed(a, b, f"{prefix}{key}.")
+        elif a != b:
+            changes.append(f"{prefix}{key}: {a} -> {b}" if not isinstance(a, list) else f"{prefix}{key} changed")
+    return changes
+
+
+def ensure_dataset(config: DataConfig, workdir: str | Path, log=print) -> Path:
+    """``<workdir>/data``: reused when it was built with the same data settings (and the same local source
+    files), else (re)built with :func:`build_dataset`, saying what changed."""
     out_dir = Path(workdir).resolve() / "data"
-    if not (out_dir / "train.jsonl").exists():
-        build_dataset(config, out_dir)
+    settings = data_settings(config)
+    if (out_dir / "train.jsonl").exists():
+        try:
+            built = json.loads((out_dir / "summary.json").read_text()).get("settings")
+        except (OSError, ValueError):
+            built = None
+        if built == json.loads(json.dumps(settings)):  # compared as stored (tuples become lists)
+            return out_dir
+        reason = ("; ".join(_changed(built, settings)) if built else
+                  "it has no record of the settings it was built with")
+        log(f"[fcray data] rebuilding {out_dir}: {reason}")
+    build_dataset(config, out_dir)
     return out_dir
 
 

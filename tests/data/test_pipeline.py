@@ -58,3 +58,45 @@ def test_fcray_data_exports_sharegpt(tmp_path, capsys):
     assert main(["data", "--set", "data.num_examples=100", "--out", str(out), "--export", "sharegpt"]) == 0
     rows = [json.loads(line) for line in (out / "train.sharegpt.jsonl").read_text().splitlines()]
     assert rows and all(r["conversations"][0]["from"] == "system" for r in rows)
+
+
+def _settings(**overrides):
+    from fcray.config import load_config
+
+    return load_config("tiny", overrides=[f"data.{k}={v}" for k, v in overrides.items()]).data
+
+
+def test_ensure_dataset_reuses_data_only_when_it_was_built_with_the_same_settings(tmp_path):
+    from fcray.data.pipeline import ensure_dataset
+
+    lines = []
+    data = ensure_dataset(_settings(num_examples=120), tmp_path, log=lines.append)
+    built = (data / "train.jsonl").stat().st_mtime_ns
+    assert ensure_dataset(_settings(num_examples=120), tmp_path, log=lines.append) == data
+    assert (data / "train.jsonl").stat().st_mtime_ns == built and lines == []  # reused, silently
+    ensure_dataset(_settings(num_examples=150), tmp_path, log=lines.append)
+    assert lines == [f"[fcray data] rebuilding {data}: data.num_examples: 120 -> 150"]
+    assert json.loads((data / "summary.json").read_text())["load"]["rows_read"] == 150
+    ensure_dataset(_settings(num_examples=150, **{"augment.irrelevance_ratio": 0.3}), tmp_path, log=lines.append)
+    assert lines[-1].endswith("data.augment.irrelevance_ratio: 0.1 -> 0.3")
+
+
+def test_ensure_dataset_rebuilds_when_a_local_source_file_changed_or_the_record_is_missing(tmp_path, fixtures_dir):
+    import shutil
+
+    from fcray.data.pipeline import ensure_dataset
+
+    source = tmp_path / "xlam.json"
+    shutil.copy(fixtures_dir / "xlam_sample.json", source)
+    config, lines = _settings(source="xlam", path=str(source), val_fraction=0.5), []
+    data = ensure_dataset(config, tmp_path / "w", log=lines.append)
+    rows = json.loads(source.read_text())
+    source.write_text(json.dumps(rows[:-1]))  # the same settings, other data
+    ensure_dataset(config, tmp_path / "w", log=lines.append)
+    assert lines == [f"[fcray data] rebuilding {data}: source_files changed"]
+    assert json.loads((data / "summary.json").read_text())["load"]["rows_read"] == len(rows) - 1
+    summary = json.loads((data / "summary.json").read_text())
+    del summary["settings"]  # data built before fcray recorded its settings
+    (data / "summary.json").write_text(json.dumps(summary))
+    ensure_dataset(config, tmp_path / "w", log=lines.append)
+    assert lines[-1].endswith("it has no record of the settings it was built with")
