@@ -57,6 +57,12 @@ def trained_models(config: Any, run_names: dict[str, str] | None = None) -> dict
     return models
 
 
+def newest_trained_model(config: Any) -> str | None:
+    """The pipeline's newest merged model under ``workdir``: GRPO "C", else SFT "B", else None."""
+    trained = trained_models(config)
+    return trained.get("grpo") or trained.get("sft")
+
+
 def ray_results_dir(config: Any) -> Path:
     return root(config) / "ray_results"
 

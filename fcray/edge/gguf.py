@@ -182,6 +182,11 @@ def modelfile(gguf_name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def model_name(folder: Path) -> str:
+    """``grpo-tiny`` for ``runs/grpo-tiny/model``, else the folder's own name."""
+    return folder.parent.name if folder.name == "model" else folder.name
+
+
 def export_gguf(model_dir: str | Path, out_dir: str | Path, quantizations: Iterable[str] = ("f16", "q8_0", "q4_k_m"),
                 name: str | None = None, modelfile_quantization: str = "q8_0", threads: int = 1,
                 log=print) -> dict[str, Any]:
@@ -193,7 +198,7 @@ def export_gguf(model_dir: str | Path, out_dir: str | Path, quantizations: Itera
     if not (model_dir / "config.json").exists():
         raise GGUFExportError(f"{model_dir} is not a model folder (no config.json); export a merged model "
                               "(`fcray export merge`) or a run's model/ folder")
-    name = name or (model_dir.parent.name if model_dir.name == "model" else model_dir.name)
+    name = name or model_name(model_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     kinds = ["f16", *[k for k in dict.fromkeys(quantizations) if k != "f16"]]
     files: dict[str, Any] = {}
@@ -209,7 +214,7 @@ def export_gguf(model_dir: str | Path, out_dir: str | Path, quantizations: Itera
         files[kind] = {**read_gguf(target), "seconds": round(time.monotonic() - started, 2), "written_by": tool}
         files[kind].pop("chat_template")
         log(f"[fcray export] {target.name}: {files[kind]['bytes'] / 2**20:.1f} MiB, {files[kind]['tensor_types']}")
-    check_files(files, model_dir)
+    check_read_back(files, model_dir)
     served = modelfile_quantization if modelfile_quantization in files else kinds[-1]
     (out_dir / "Modelfile").write_text(modelfile(Path(files[served]["path"]).name))
     record = {"model": str(model_dir.resolve()), "name": name, "files": files, "modelfile": str(out_dir / "Modelfile")}
@@ -217,7 +222,7 @@ def export_gguf(model_dir: str | Path, out_dir: str | Path, quantizations: Itera
     return record
 
 
-def check_files(files: dict[str, Any], model_dir: Path) -> None:
+def check_read_back(files: dict[str, Any], model_dir: Path) -> None:
     """Every file read back as the model it was written from: architecture, template, vocabulary, types."""
     # The converter pads the vocabulary to the embedding's rows (the config's vocab_size), as llama.cpp wants.
     vocab_size = json.loads((model_dir / "config.json").read_text())["vocab_size"]

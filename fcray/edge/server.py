@@ -14,26 +14,20 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
+from fcray.cluster import free_port
 from fcray.edge import EdgeError
+from fcray.readiness import get_json, wait_until
 
 
 class EdgeServerError(EdgeError):
     pass
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 class LlamaServer:
@@ -44,7 +38,7 @@ class LlamaServer:
         self.gguf, self.edge, self.alias = Path(gguf), edge, alias
         if not self.gguf.is_file():
             raise FileNotFoundError(f"GGUF file {self.gguf} does not exist (write it with `fcray export gguf`)")
-        self.port = edge.port or free_port(edge.host)
+        self.port = edge.port or free_port()
         self.log_path = Path(log_path) if log_path else self.gguf.with_suffix(".server.log")
         self.start_timeout_s = start_timeout_s
         self.process: subprocess.Popen | None = None
@@ -70,20 +64,23 @@ class LlamaServer:
         started = time.monotonic()
         self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
-        while time.monotonic() - started < self.start_timeout_s:
-            if self.process.poll() is not None:
-                raise EdgeServerError(f"llama.cpp's server exited ({self.process.returncode}) while loading "
-                                      f"{self.gguf}; its log ({self.log_path}):\n{self.log_tail()}")
-            try:
-                if self.get("/health").get("status") == "ok":
-                    self.load_seconds = time.monotonic() - started
-                    return self
-            except (OSError, ValueError):
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise EdgeServerError(f"llama.cpp's server did not answer /health within {self.start_timeout_s:.0f} s; "
-                              f"log {self.log_path}:\n{self.log_tail()}")
+
+        def exited() -> str | None:
+            if self.process.poll() is None:
+                return None
+            return (f"llama.cpp's server exited ({self.process.returncode}) while loading {self.gguf}; its log "
+                    f"({self.log_path}):\n{self.log_tail()}")
+
+        try:  # /health answers 503 while the model loads, 200 {"status": "ok"} once it serves
+            wait_until(lambda: get_json(self.base + "/health") == (200, {"status": "ok"}),
+                       f"llama.cpp's server for {self.gguf}", self.start_timeout_s, interval_s=0.1, failed=exited)
+        except RuntimeError as error:
+            raise EdgeServerError(str(error)) from None
+        except TimeoutError as error:
+            self.stop()
+            raise EdgeServerError(f"{error}; log {self.log_path}:\n{self.log_tail()}") from None
+        self.load_seconds = time.monotonic() - started
+        return self
 
     def log_tail(self, chars: int = 2000) -> str:
         try:

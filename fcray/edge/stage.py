@@ -17,12 +17,11 @@ def model_folder(config: Any, model: str | None = None) -> Path:
     """``model`` (a folder, a Hub id in the local cache, ``tiny``), else the newest of the pipeline's
     GRPO "C", SFT "B" and base "A" models under ``workdir``."""
     from fcray.model.tiny import resolve_model_path
-    from fcray.workdir import trained_models
+    from fcray.workdir import newest_trained_model
 
     choice = model or "pipeline"
     if choice == "pipeline":
-        trained = trained_models(config)
-        newest = trained.get("grpo") or trained.get("sft")
+        newest = newest_trained_model(config)
         return Path(newest or resolve_model_path(config.model.name_or_path, config.model.tiny))
     if choice == "tiny":
         return Path(resolve_model_path("tiny", config.model.tiny))
@@ -39,11 +38,6 @@ def model_folder(config: Any, model: str | None = None) -> Path:
     except Exception as error:  # noqa: BLE001 — huggingface_hub raises many kinds; the message says which
         raise EdgeError(f"cannot get the Hub model {choice} ({type(error).__name__}: {error}); pass a local "
                         "model folder instead") from None
-
-
-def model_name(folder: Path) -> str:
-    """``grpo-tiny`` for ``runs/grpo-tiny/model``, else the folder's own name."""
-    return folder.parent.name if folder.name == "model" else folder.name
 
 
 def validation_prompts(config: Any, tokenizer: Any, limit: int | None) -> list[str]:
@@ -64,7 +58,7 @@ def export_model(config: Any, model: str | None = None, out: str | None = None, 
     from transformers import AutoTokenizer
 
     from fcray.edge.check import check_files
-    from fcray.edge.gguf import export_gguf
+    from fcray.edge.gguf import export_gguf, model_name
     from fcray.workdir import gguf_dir
 
     folder = model_folder(config, model)
@@ -82,6 +76,7 @@ def export_model(config: Any, model: str | None = None, out: str | None = None, 
 def gguf_to_serve(config: Any, gguf: str | None = None, model: str | None = None) -> Path:
     """``gguf`` as given, else the ``edge.serve_quantization`` file of ``model``'s export (exported now if
     it does not exist yet)."""
+    from fcray.edge.gguf import model_name
     from fcray.workdir import gguf_dir
 
     if gguf:

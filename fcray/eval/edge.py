@@ -60,7 +60,7 @@ def score_gguf(config: Any, model: str | Path, log=print) -> dict[str, Any]:
     examples = validation_examples(config.workdir)
     files = {}
     for kind, info in record["files"].items():
-        if kind in ("f16", "bf16"):  # the unquantized file is checked above; the rows are what quantizing costs
+        if kind in ("f16", "bf16"):  # checked above; the rows are the quantized files as llama.cpp serves them
             continue
         out = eval_dir(config) / f"gguf-{kind}"
         shutil.rmtree(out, ignore_errors=True)  # a file name says nothing of which weights: score anew

@@ -34,10 +34,9 @@ def model_to_serve(config: FcrayConfig, model: str | None = None) -> str:
             raise FileNotFoundError(f"model folder {choice} does not exist or has no config.json")
         return str(path.resolve()) if path.exists() else choice
     from fcray.model.tiny import resolve_model_path
-    from fcray.workdir import trained_models
+    from fcray.workdir import newest_trained_model
 
-    trained = trained_models(config)
-    newest = trained.get("grpo") or trained.get("sft")
+    newest = newest_trained_model(config)
     if newest is not None:
         return newest
     return "fcray:tiny" if config.model.name_or_path == "tiny" else resolve_model_path(config.model.name_or_path,
