@@ -7,6 +7,7 @@ from fcray.config.schema import (
     BenchConfig,
     ConfigError,
     DataConfig,
+    DecodingConfig,
     EdgeConfig,
     GGUF_TYPES,
     EvalConfig,
@@ -23,7 +24,7 @@ from fcray.config.schema import (
 )
 
 __all__ = [
-    "AugmentConfig", "BFCLConfig", "BenchConfig", "ConfigError", "DataConfig", "EdgeConfig", "EvalConfig", "GGUF_TYPES", "FcrayConfig", "GRPOConfig",
+    "AugmentConfig", "BFCLConfig", "BenchConfig", "ConfigError", "DataConfig", "DecodingConfig", "EdgeConfig", "EvalConfig", "GGUF_TYPES", "FcrayConfig", "GRPOConfig",
     "EngineConfig", "LoraAdapterConfig", "ModelConfig", "RayTrainConfig", "SFTConfig", "ServeConfig", "SweepConfig", "TinyModelConfig", "available_presets", "config_to_dict",
     "explain", "load_config", "RENAMED",
 ]

@@ -103,6 +103,30 @@ class EngineConfig:
         return self.gpus > 0
 
 
+@dataclass
+class DecodingConfig:
+    """Constrained decoding of tool calls (fcray.toolcall.grammar): one switch for every runtime that decodes —
+    GRPO's rollout engines, eval's vLLM engines, the Serve app and llama.cpp's completion endpoint."""
+
+    constrained: bool = setting(
+        False, help="decode with a grammar: a text answer, or <tool_call> blocks whose JSON fits one offered "
+                    "tool's schema (vLLM structured outputs / a llama.cpp LLGuidance grammar); prompts without "
+                    "tools are not constrained")
+    require_call: bool = setting(
+        False, help="with constrained: the answer must be one or more calls (no text answer); what "
+                    "tool_choice='required' means, for eval and rollouts")
+    max_calls: int = setting(4, help="with constrained: most <tool_call> blocks in one answer")
+    max_string_length: int = setting(
+        64, help="with constrained: maxLength given to string arguments whose schema sets none, so that "
+                  "every constrained answer ends (an untrained model would write one string forever)")
+
+    def __post_init__(self) -> None:
+        _check(not self.require_call or self.constrained, "require_call",
+               "needs constrained: true (only a grammar can require a call)")
+        _check(self.max_calls >= 1, "max_calls", "must be >= 1")
+        _check(self.max_string_length >= 1, "max_string_length", "must be >= 1")
+
+
 # ---- data and model -------------------------------------------------------------------------------------
 
 
@@ -377,6 +401,14 @@ class EvalConfig:
     endpoint: str | None = setting(
         None, help="endpoint backend: OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1")
     api_key: str | None = setting(None, help="endpoint backend: bearer token, if the server needs one")
+    endpoint_api: str = setting(
+        "chat", help="endpoint backend: chat (chat completions with tools: the server's template and tool "
+                     "parser) | completions (the prompt rendered by fcray with eval.tokenizer, sent as text; the "
+                     "reply parsed by fcray: what a llama.cpp grammar needs, and the model without its server's "
+                     "tool handling)")
+    tokenizer: str | None = setting(
+        None, help="endpoint backend, completions: the model folder (or Hub id) whose chat template renders "
+                   "the prompts")
     concurrency: int = setting(8, help="endpoint backend: requests in flight")
     request_timeout_s: float = setting(120.0, help="endpoint backend: seconds before a request fails")
     bfcl: BFCLConfig = setting(help="the BFCL run (fcray eval --bfcl)", factory=BFCLConfig)
@@ -394,9 +426,14 @@ class EvalConfig:
         _check(self.engine.max_model_len > self.max_new_tokens, "eval.engine.max_model_len",
                f"must exceed eval.max_new_tokens ({self.max_new_tokens}) to leave room for the prompt")
         _check(self.concurrency >= 1, "eval.concurrency", "must be >= 1")
+        apis = ("chat", "completions")
+        _check(self.endpoint_api in apis, "eval.endpoint_api", f"must be one of {apis}, got '{self.endpoint_api}'")
         if self.backend == "endpoint":
             _check(bool(self.endpoint), "eval.endpoint",
                    "backend 'endpoint' needs the server's base URL, e.g. eval.endpoint=http://127.0.0.1:8000/v1")
+            _check(self.endpoint_api == "chat" or bool(self.tokenizer), "eval.tokenizer",
+                   "eval.endpoint_api=completions renders prompts itself: name the model folder whose chat "
+                   "template to use, e.g. eval.tokenizer=fcray_runs/runs/grpo-tiny/model")
 
 
 def _serve_engine() -> EngineConfig:
@@ -535,6 +572,8 @@ class FcrayConfig:
     serve: ServeConfig = setting(help="the OpenAI-compatible serving app", factory=ServeConfig)
     bench: BenchConfig = setting(help="load test and sweep", factory=BenchConfig)
     edge: EdgeConfig = setting(help="GGUF export and the llama.cpp server", factory=EdgeConfig)
+    decoding: DecodingConfig = setting(help="constrained decoding of tool calls, on every runtime",
+                                       factory=DecodingConfig)
 
     def __post_init__(self) -> None:
         # An engine without its own dtype runs the model's (one place to change it for every stage).

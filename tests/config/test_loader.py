@@ -73,6 +73,12 @@ def test_dotted_overrides(override, attr, expected):
         (["eval.backend=endpoint"], "eval.endpoint: backend 'endpoint' needs the server's base URL"),
         (["eval.engine.max_model_len=96"], "eval.engine.max_model_len: must exceed eval.max_new_tokens (96)"),
         (["eval.confidence=95"], "eval.confidence: must be in (0.5, 1), got 95"),
+        (["eval.endpoint_api=responses"], "eval.endpoint_api: must be one of ('chat', 'completions'), got 'responses'"),
+        (["eval.backend=endpoint", "eval.endpoint=http://h/v1", "eval.endpoint_api=completions"],
+         "eval.tokenizer: eval.endpoint_api=completions renders prompts itself"),
+        (["decoding.require_call=true"], "decoding.require_call: needs constrained: true"),
+        (["decoding.constrained=true", "decoding.max_calls=0"], "decoding.max_calls: must be >= 1"),
+        (["decoding.max_string_length=0"], "decoding.max_string_length: must be >= 1"),
         (["eval.bfcl.categories=[live, web_search]"], "eval.bfcl.categories: ['web_search'] need the network"),
         (["grpo.engine.num_engines=2"], "unknown key 'grpo.engine.num_engines' (from --set grpo.engine.num_engines=2); valid keys: cpus, dtype"),
         # a key of before the shared sections names its new place
