@@ -111,6 +111,8 @@ class RolloutEngine:
             # vLLM's default reports the untempered model's ("raw_logprobs").
             logprobs_mode="processed_logprobs",
             worker_extension_cls="fcray.engine.weight_sync.WeightReceiver",
+            # fcray's grammars (fcray.toolcall.grammar) are LLGuidance's Lark with inlined JSON Schemas.
+            structured_outputs_config={"backend": "guidance"},
             # vLLM's CPU backend cannot rewind a seeded request's random generator when a chunked prefill
             # discards its sampled token ("CPU Generator does not use offset"); whole-prompt prefills avoid it.
             **({} if spec.use_gpu else {"enable_chunked_prefill": False}),
@@ -123,15 +125,21 @@ class RolloutEngine:
         return {"pid": os.getpid(), "version": self.version, "model": self.spec.model_path}
 
     def generate(self, prompt_ids: list[list[int]], sampling: Sampling, seeds: list[int],
-                 min_version: int = 0) -> tuple[list[Completion], float]:
-        """One completion per prompt (duplicate a prompt for a group); returns them and the seconds taken."""
+                 min_version: int = 0, grammars: list[str | None] | None = None) -> tuple[list[Completion], float]:
+        """One completion per prompt (duplicate a prompt for a group); returns them and the seconds taken.
+        ``grammars``: per prompt, an LLGuidance grammar its completion must match (fcray.toolcall.grammar),
+        or None; vLLM's structured outputs apply it (the log-probabilities are then the constrained ones)."""
         from vllm import SamplingParams, TokensPrompt
+        from vllm.sampling_params import StructuredOutputsParams
 
         if self.version < min_version:
             raise StaleWeights(self.version, min_version)
         start = time.perf_counter()
+        grammars = grammars or [None] * len(prompt_ids)
         params = [SamplingParams(n=1, temperature=sampling.temperature, top_p=sampling.top_p, top_k=sampling.top_k,
-                                 max_tokens=sampling.max_tokens, seed=seed, logprobs=0) for seed in seeds]
+                                 max_tokens=sampling.max_tokens, seed=seed, logprobs=0,
+                                 structured_outputs=StructuredOutputsParams(grammar=grammar) if grammar else None)
+                  for seed, grammar in zip(seeds, grammars)]
         outputs = self.llm.generate([TokensPrompt(prompt_token_ids=ids) for ids in prompt_ids], params,
                                     use_tqdm=False)
         completions = []
@@ -219,15 +227,17 @@ class RolloutPool:
 
     def generate(self, prompt_ids: list[list[int]], sampling: Sampling, seeds: list[int], version: int = 0,
                  current_weights: Callable[[], NamedTensors] | None = None,
-                 offset: int = 0) -> tuple[list[Completion], RolloutStats]:
-        """Completions for ``prompt_ids`` (one each) from weights of ``version``; an engine that comes back
-        with older weights (restarted) gets ``current_weights()`` and is asked again."""
+                 offset: int = 0, grammars: list[str | None] | None = None) -> tuple[list[Completion], RolloutStats]:
+        """Completions for ``prompt_ids`` (one each) from weights of ``version``, each matching its grammar
+        when ``grammars`` gives one; an engine that comes back with older weights (restarted) gets
+        ``current_weights()`` and is asked again."""
         import ray
 
         start = time.perf_counter()
         chunks = self.split(len(prompt_ids), offset)
-        pending = {i: self.engines[e].generate.remote(prompt_ids[s], sampling, seeds[s], version) for i, (e, s) in
-                   enumerate(chunks)}
+        grammars = grammars or [None] * len(prompt_ids)
+        pending = {i: self.engines[e].generate.remote(prompt_ids[s], sampling, seeds[s], version, grammars[s])
+                   for i, (e, s) in enumerate(chunks)}
         results: dict[int, tuple[list[Completion], float]] = {}
         resyncs = 0
         while pending:
@@ -241,7 +251,8 @@ class RolloutPool:
                         raise
                     resyncs += 1
                     ray.get(self.engines[engine].load_weights.remote(current_weights(), version))
-                    pending[i] = self.engines[engine].generate.remote(prompt_ids[part], sampling, seeds[part], version)
+                    pending[i] = self.engines[engine].generate.remote(prompt_ids[part], sampling, seeds[part], version,
+                                                                      grammars[part])
         completions = [c for i in range(len(chunks)) for c in results[i][0]]
         stats = RolloutStats(seconds=time.perf_counter() - start,
                              completion_tokens=sum(len(c.completion_ids) for c in completions),

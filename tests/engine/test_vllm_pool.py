@@ -140,3 +140,33 @@ def test_a_batch_larger_than_one_prefill_budget_generates_with_per_request_seeds
     group = [p for p in prompts for _ in range(repeats)]
     completions, _ = pool.generate(group, Sampling(temperature=1.0, max_tokens=4), seeds=list(range(len(group))))
     assert len(completions) == len(group) and all(c.completion_ids for c in completions)
+
+
+def test_constrained_rollouts_of_an_untrained_model_always_parse_and_fit_a_tool(pool, tiny_tokenizer, synthetic_examples):
+    """decoding.constrained with require_call: every completion of model A (which has never seen a call) is a
+    call of an offered tool with schema-valid arguments, sampled or greedy; a prompt without a grammar in
+    the same batch decodes freely."""
+    from fcray.data.export import render_prompt
+    from fcray.engine.vllm_pool import Sampling
+    from fcray.toolcall.grammar import tool_call_grammar
+    from fcray.toolcall.parse import parse_completion
+    from fcray.toolcall.schema import check_calls
+
+    def prompt_ids(example):
+        return tiny_tokenizer(render_prompt(example, tiny_tokenizer), add_special_tokens=False)["input_ids"]
+
+    # prompts that leave 200 tokens of the pool's max_model_len (512) for the answer
+    examples = [e for e in synthetic_examples if e["tools"] and len(prompt_ids(e)) <= 312][:12]
+    ids = [prompt_ids(e) for e in examples]
+    assert len(examples) == 12
+    # The bounds make A's answers fit 200 tokens: it fills every string to its maxLength, writes as many calls as allowed.
+    grammars = [tool_call_grammar(e["tools"], require_call=True, max_calls=2, max_string_length=16) for e in examples]
+    for temperature in (0.0, 1.0):
+        completions, _ = pool.generate(ids + ids[:1], Sampling(temperature=temperature, max_tokens=200),
+                                       seeds=list(range(len(ids) + 1)), grammars=grammars + [None])
+        for example, completion in zip(examples, completions):
+            parsed = parse_completion(completion.text)
+            assert parsed.ok, (parsed.status, completion.text)
+            assert check_calls(parsed.calls, example["tools"]) == [[]] * len(parsed.calls), completion.text
+            assert completion.finish_reason == "stop"
+        assert not parse_completion(completions[-1].text).ok  # unconstrained, A writes no call
