@@ -38,7 +38,8 @@ def serve_and_score(config: FcrayConfig, head, model: Path, say=print) -> dict:
     shutil.rmtree(out, ignore_errors=True)  # a served name says nothing of which weights: always score anew
     try:
         results = run_eval(deployment.model_id, validation_examples(config.workdir),
-                           replace(config.eval, backend="endpoint", endpoint=deployment.url), out)
+                           replace(config.eval, backend="endpoint", endpoint=deployment.url), out,
+                           decoding=config.decoding)
         bench_into(bench_dir(config), deployment.url, deployment.model_id, config.bench)
         return results
     finally:

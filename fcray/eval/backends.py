@@ -5,9 +5,14 @@ them the same way.
 * ``hf`` — Hugging Face ``generate`` in this process (no vLLM; what a quick check after training uses).
 * ``vllm`` — real vLLM engines in Ray actors (fcray's rollout engines, :mod:`fcray.engine.vllm_pool`), the
   examples spread over ``eval.num_engines`` of them (each configured by ``eval.engine``): fast batch inference on a cluster.
-* ``endpoint`` — any OpenAI-compatible server (fcray's Ray Serve app, a bare ``vllm serve``): chat
-  completions with ``tools``, so the served model, its chat template and its tool parser are what gets
-  scored. The parsed ``tool_calls`` of a response are written back as ``<tool_call>`` blocks.
+* ``endpoint`` — any OpenAI-compatible server (fcray's Ray Serve app, a bare ``vllm serve``, llama.cpp):
+  chat completions with ``tools`` (``eval.endpoint_api=chat``), so the served model, its chat template and
+  its tool parser are what gets scored, the parsed ``tool_calls`` written back as ``<tool_call>`` blocks; or
+  plain completions of the prompt fcray renders (``completions``), scored by fcray's parser alone.
+
+With ``decoding.constrained`` the vllm backend and vLLM servers decode with fcray's tool-call grammar
+(vLLM's structured outputs), llama.cpp with the same grammar on its completion endpoint (its chat endpoint
+refuses a grammar together with tools, so that needs ``eval.endpoint_api=completions``).
 
 A backend is chosen by name from :data:`BACKENDS` (``eval.backend`` in the config).
 """
@@ -19,9 +24,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from fcray.config import EvalConfig
+from fcray.config import DecodingConfig, EvalConfig
 from fcray.data.schema import prompt_messages
 from fcray.eval.errors import EvalError
+from fcray.toolcall.grammar import grammar_for
 from fcray.toolcall.parse import format_calls
 
 
@@ -36,9 +42,12 @@ class Generation:
 class HFBackend:
     """Greedy (or sampled) Hugging Face ``generate``, batched, in this process."""
 
-    def __init__(self, model: str, config: EvalConfig) -> None:
+    def __init__(self, model: str, config: EvalConfig, decoding: DecodingConfig | None = None) -> None:
         from fcray.eval.generate import load_for_generation
 
+        if decoding is not None and decoding.constrained:
+            raise EvalError("decoding.constrained needs eval.backend=vllm or eval.backend=endpoint (vLLM's "
+                            "structured outputs, llama.cpp's grammars); the hf backend decodes without a grammar")
         self.config = config
         self.model, self.tokenizer = load_for_generation(model)
 
@@ -56,13 +65,13 @@ class HFBackend:
 class VLLMBackend:
     """fcray's vLLM engine actors (the same ones GRPO samples from), greedy unless ``eval.temperature``."""
 
-    def __init__(self, model: str, config: EvalConfig) -> None:
+    def __init__(self, model: str, config: EvalConfig, decoding: DecodingConfig | None = None) -> None:
         from transformers import AutoTokenizer
 
         from fcray.cluster import connect
         from fcray.engine.vllm_pool import EngineSpec, RolloutPool
 
-        self.config = config
+        self.config, self.decoding = config, decoding
         self.tokenizer = AutoTokenizer.from_pretrained(model)
         connect(min_cpus=config.num_engines * config.engine.cpus)
         spec = EngineSpec.from_config(config.engine, model, config.seed)
@@ -78,8 +87,9 @@ class VLLMBackend:
         fits = [i for i, p in enumerate(ids) if len(p) <= budget]
         sampling = Sampling(temperature=self.config.temperature, top_p=1.0, top_k=-1,
                             max_tokens=self.config.max_new_tokens)
-        completions, _ = self.pool.generate([ids[i] for i in fits], sampling,
-                                            [self.config.seed + i for i in fits]) if fits else ([], None)
+        grammars = [grammar_for(examples[i]["tools"], self.decoding) for i in fits]
+        completions, _ = self.pool.generate([ids[i] for i in fits], sampling, [self.config.seed + i for i in fits],
+                                            grammars=grammars) if fits else ([], None)
         out = [Generation("", error=f"prompt of {len(p)} tokens + max_new_tokens {self.config.max_new_tokens} "
                                     f"exceeds eval.engine.max_model_len {self.config.engine.max_model_len}") for p in ids]
         for i, completion in zip(fits, completions):
@@ -129,15 +139,30 @@ def message_as_text(message: dict[str, Any]) -> str:
     return f"{content}\n{blocks}" if content else blocks
 
 
-class EndpointBackend:
-    """Chat completions with tools against ``eval.endpoint`` (an OpenAI-compatible ``/v1`` base URL)."""
+def is_llamacpp(base_url: str, timeout_s: float = 10.0) -> bool:
+    """Whether the OpenAI-compatible server at ``base_url`` is llama.cpp's (it answers ``/props`` with its
+    generation settings; vLLM answers 404)."""
+    import urllib.error
+    import urllib.request
 
-    def __init__(self, model: str, config: EvalConfig) -> None:
+    root = base_url.rstrip("/").removesuffix("/v1")
+    try:
+        with urllib.request.urlopen(f"{root}/props", timeout=timeout_s) as response:
+            return "default_generation_settings" in json.loads(response.read() or b"{}")
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+class EndpointBackend:
+    """Chat completions with tools (or completions of fcray's prompt) against ``eval.endpoint`` (an
+    OpenAI-compatible ``/v1`` base URL)."""
+
+    def __init__(self, model: str, config: EvalConfig, decoding: DecodingConfig | None = None) -> None:
         import openai
 
         if not config.endpoint:
             raise EvalError("eval.backend=endpoint needs eval.endpoint, e.g. eval.endpoint=http://127.0.0.1:8000/v1")
-        self.config, self.model = config, model
+        self.config, self.model, self.decoding = config, model, decoding
         self.client = openai.OpenAI(base_url=config.endpoint, api_key=config.api_key or "EMPTY",
                                     timeout=config.request_timeout_s, max_retries=2)
         try:
@@ -150,14 +175,48 @@ class EndpointBackend:
         if model not in served:
             raise EvalError(f"the endpoint {config.endpoint} does not serve '{model}'; it serves {served}: "
                             f"pass one of those as the model")
+        self.llamacpp = is_llamacpp(config.endpoint)
+        if decoding is not None and decoding.constrained and self.llamacpp and config.endpoint_api == "chat":
+            raise EvalError(f"{config.endpoint} is llama.cpp, whose chat endpoint refuses a grammar together with "
+                            f"tools: pass eval.endpoint_api=completions (and eval.tokenizer=<the model folder>) to "
+                            f"decode with the tool-call grammar")
+        self.tokenizer = None
+        if config.endpoint_api == "completions":
+            from transformers import AutoTokenizer
+
+            if not config.tokenizer:
+                raise EvalError("eval.endpoint_api=completions needs eval.tokenizer=<model folder> to render prompts")
+            self.tokenizer = AutoTokenizer.from_pretrained(config.tokenizer)
+
+    def _grammar_body(self, example: dict[str, Any]) -> dict[str, Any] | None:
+        """The request field that carries the grammar, in the server's dialect (None: unconstrained)."""
+        grammar = grammar_for(example["tools"], self.decoding, tags_as_tokens=not self.llamacpp)
+        if grammar is None:
+            return None
+        if self.llamacpp:
+            return {"grammar": grammar}
+        # The grammar has no reasoning block: the server's template must not open one (Qwen3 thinks by
+        # default), as fcray's own prompts do not (render_prompt, enable_thinking false).
+        extra = {"chat_template_kwargs": {"enable_thinking": False}} if self.tokenizer is None else {}
+        return {"structured_outputs": {"grammar": grammar}, **extra}
+
+    def _request(self, example: dict[str, Any]):
+        import openai
+
+        common = dict(model=self.model, temperature=self.config.temperature, max_tokens=self.config.max_new_tokens,
+                      seed=self.config.seed, extra_body=self._grammar_body(example))
+        if self.tokenizer is None:
+            return self.client.chat.completions.create(
+                messages=openai_messages(example), tools=example["tools"] or openai.NOT_GIVEN, **common)
+        from fcray.data.export import render_prompt
+
+        return self.client.completions.create(prompt=render_prompt(example, self.tokenizer), **common)
 
     def _one(self, example: dict[str, Any]) -> Generation:
         import openai
 
         try:
-            response = self.client.chat.completions.create(
-                model=self.model, messages=openai_messages(example), tools=example["tools"] or openai.NOT_GIVEN,
-                temperature=self.config.temperature, max_tokens=self.config.max_new_tokens, seed=self.config.seed)
+            response = self._request(example)
         except openai.BadRequestError as error:  # this request is wrong (e.g. too long): recorded, run goes on
             return Generation("", error=f"HTTP 400 from the endpoint: {error.message}")
         except openai.APIConnectionError as error:
@@ -172,6 +231,8 @@ class EndpointBackend:
             raise EvalError(f"the endpoint {self.config.endpoint} answered example {example['id']} without "
                             f"choices: {str(response)[:300]}")
         choice = response.choices[0]
+        if self.tokenizer is not None:  # a plain completion: the model's own text
+            return Generation(choice.text or "", choice.finish_reason)
         message = choice.message.model_dump(exclude_none=True)
         return Generation(message_as_text(message), choice.finish_reason, raw=message)
 
@@ -183,10 +244,10 @@ class EndpointBackend:
         self.client.close()
 
 
-BACKENDS: dict[str, Callable[[str, EvalConfig], Any]] = {
+BACKENDS: dict[str, Callable[..., Any]] = {
     "hf": HFBackend, "vllm": VLLMBackend, "endpoint": EndpointBackend,
 }
 
 
-def make_backend(model: str, config: EvalConfig):
-    return BACKENDS[config.backend](model, config)
+def make_backend(model: str, config: EvalConfig, decoding: DecodingConfig | None = None):
+    return BACKENDS[config.backend](model, config, decoding)

@@ -13,9 +13,10 @@ TABLE_METRICS = ("parse_rate", "schema_rate", "name_accuracy", "exact_match", "a
 
 
 def compare_models(models: dict[str, str], examples: list[dict[str, Any]], config: EvalConfig,
-                   out: str | Path, log=print) -> dict[str, dict[str, Any]]:
+                   out: str | Path, log=print, decoding: Any = None) -> dict[str, dict[str, Any]]:
     """``{name: results}``: one resumable eval run per model under ``out/<name>``, on the same sample."""
-    return {name: run_eval(path, examples, config, Path(out) / name, log=log) for name, path in models.items()}
+    return {name: run_eval(path, examples, config, Path(out) / name, log=log, decoding=decoding)
+            for name, path in models.items()}
 
 
 def _cell(results: dict[str, Any], key: str) -> str:

@@ -43,12 +43,22 @@ def gguf_label(kind: str) -> str:
     return f"C (GGUF {kind.upper()})"
 
 
+def edge_eval_config(config: Any, url: str, source_model: str):
+    """eval.* for scoring a llama.cpp server: the endpoint backend; with decoding.constrained, completions of
+    the prompt fcray renders with the source model's template (llama.cpp's chat endpoint refuses a grammar
+    together with tools)."""
+    from dataclasses import replace
+
+    api = "completions" if config.decoding.constrained else config.eval.endpoint_api
+    return replace(config.eval, backend="endpoint", endpoint=url, concurrency=config.edge.parallel, endpoint_api=api,
+                   tokenizer=(config.eval.tokenizer or source_model) if api == "completions" else config.eval.tokenizer)
+
+
 def score_gguf(config: Any, model: str | Path, log=print) -> dict[str, Any]:
     """Export ``model`` to GGUF (``edge.quantizations``, checked by llama.cpp), then score and measure
     every quantized file; writes and returns ``<workdir>/edge/results.json``."""
     import json
     import shutil
-    from dataclasses import replace
 
     from fcray.data.pipeline import validation_examples
     from fcray.edge.server import LlamaServer
@@ -65,8 +75,8 @@ def score_gguf(config: Any, model: str | Path, log=print) -> dict[str, Any]:
         out = eval_dir(config) / f"gguf-{kind}"
         shutil.rmtree(out, ignore_errors=True)  # a file name says nothing of which weights: score anew
         with LlamaServer(info["path"], config.edge, record["name"], log_path=out.parent / f"gguf-{kind}.server.log") as server:
-            results = run_eval(record["name"], examples, replace(config.eval, backend="endpoint", endpoint=server.url,
-                                                                 concurrency=config.edge.parallel), out, log=log)
+            results = run_eval(record["name"], examples, edge_eval_config(config, server.url, record["model"]), out,
+                               log=log, decoding=config.decoding)
             figures = measure(server, examples[:17], max_tokens=config.eval.max_new_tokens)
         files[kind] = {**figures, "eval": str(out), "tensor_types": info["tensor_types"],
                        **{m: (results["metrics"].get(m) or {}).get("mean") for m in EDGE_METRICS}}

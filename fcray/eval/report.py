@@ -81,6 +81,17 @@ def bfcl_section(bfcl: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _decoding_note(results: dict[str, Any]) -> str:
+    """How a column was decoded when it was not the default: the tool-call grammar, fcray's prompt as text."""
+    notes = []
+    if results.get("endpoint_api") == "completions":
+        notes.append("fcray's prompt through the completion endpoint")
+    decoding = results.get("decoding") or {}
+    if decoding.get("constrained"):
+        notes.append("tool calls constrained" + (", a call required" if decoding.get("require_call") else ""))
+    return "".join(f", {note}" for note in notes)
+
+
 def markdown(results: dict[str, dict[str, Any]], differences: dict[tuple[str, str], dict[str, Any]],
              plots: list[str], bfcl: dict[str, dict[str, Any]] | None = None,
              edge: dict[str, Any] | None = None) -> str:
@@ -90,8 +101,8 @@ def markdown(results: dict[str, dict[str, Any]], differences: dict[tuple[str, st
     lines = ["# fcray report", "",
              f"Held-out validation, scored with fcray.toolcall (the checks GRPO's rewards use). Cells: mean "
              f"[{conf}% bootstrap interval]; Δ columns: paired difference over the same examples.", "",
-             "Models: " + "; ".join(f"**{name}** = `{r['model']}` ({n[name]} examples, backend {r['backend']})"
-                                    for name, r in results.items()), ""]
+             "Models: " + "; ".join(f"**{name}** = `{r['model']}` ({n[name]} examples, backend {r['backend']}"
+                                    f"{_decoding_note(r)})" for name, r in results.items()), ""]
     pairs = list(differences)
     header = ["metric", *names, *[f"Δ {b} − {a}" for a, b in pairs]]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

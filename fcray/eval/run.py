@@ -8,6 +8,7 @@ endpoint) keeps what it has: the next run with the same settings generates only 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -65,9 +66,20 @@ def _model_fingerprint(model: str) -> str:
     return hashlib.sha256(json.dumps(files).encode()).hexdigest()[:16]
 
 
-def _manifest(model: str, config: EvalConfig, examples: list[dict[str, Any]]) -> dict[str, Any]:
+def decoding_settings(config: EvalConfig, decoding: Any = None) -> dict[str, Any]:
+    """What else changes the predictions, beyond the prediction settings: the endpoint API when it is not
+    chat, the grammar's settings when decoding is constrained (absent otherwise, so older runs stay valid)."""
+    out: dict[str, Any] = {}
+    if config.backend == "endpoint" and config.endpoint_api != "chat":
+        out["endpoint_api"] = config.endpoint_api
+    if decoding is not None and decoding.constrained:
+        out["decoding"] = dataclasses.asdict(decoding)
+    return out
+
+
+def _manifest(model: str, config: EvalConfig, examples: list[dict[str, Any]], decoding: Any = None) -> dict[str, Any]:
     return {"model": model, "model_fingerprint": _model_fingerprint(model), "examples": _fingerprint(examples),
-            **{k: getattr(config, k) for k in _PREDICTION_SETTINGS}}
+            **{k: getattr(config, k) for k in _PREDICTION_SETTINGS}, **decoding_settings(config, decoding)}
 
 
 def _read_predictions(out: Path, manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -107,9 +119,10 @@ def _prediction_row(example: dict[str, Any], generation: Any) -> dict[str, Any]:
 
 
 def run_eval(model: str, examples: list[dict[str, Any]], config: EvalConfig, out: str | Path,
-             backend: Any = None, log=print) -> dict[str, Any]:
+             backend: Any = None, log=print, decoding: Any = None) -> dict[str, Any]:
     """Generate (what is missing), score, and write ``predictions.jsonl`` and ``results.json`` under ``out``.
-    ``backend`` defaults to ``config.backend`` built for ``model``; returns the results."""
+    ``backend`` defaults to ``config.backend`` built for ``model`` (decoding with ``decoding``, a
+    :class:`fcray.config.DecodingConfig`, when given); returns the results."""
     from fcray.eval.backends import make_backend
     from fcray.progress import report as report_progress
 
@@ -120,7 +133,7 @@ def run_eval(model: str, examples: list[dict[str, Any]], config: EvalConfig, out
     ids = [e["id"] for e in examples]
     if len(set(ids)) != len(ids):
         raise EvalError("the validation set repeats example ids; predictions are keyed by id")
-    manifest = _manifest(model, config, examples)
+    manifest = _manifest(model, config, examples, decoding)
     done = _read_predictions(out, manifest)
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     todo = [e for e in examples if e["id"] not in done]
@@ -129,7 +142,7 @@ def run_eval(model: str, examples: list[dict[str, Any]], config: EvalConfig, out
         log(f"[fcray eval] {model}: {len(todo)} of {len(examples)} examples to generate ({config.backend})"
             + (f", {len(done)} kept from the previous run" if done else ""))
         owned = backend is None
-        backend = make_backend(model, config) if owned else backend
+        backend = make_backend(model, config, decoding) if owned else backend
         try:
             with open(out / PREDICTIONS, "a") as f:
                 for begin in range(0, len(todo), config.batch_size):
@@ -147,6 +160,7 @@ def run_eval(model: str, examples: list[dict[str, Any]], config: EvalConfig, out
                 backend.close()
     rows = [done[i] for i in ids]
     results = {"model": model, "backend": config.backend, "seconds": time.perf_counter() - start,
+               **decoding_settings(config, decoding),
                **summarize(rows, examples, config.bootstrap_samples, config.confidence, config.seed)}
     (out / RESULTS).write_text(json.dumps(results, indent=2) + "\n")
     return results

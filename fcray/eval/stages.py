@@ -36,7 +36,7 @@ def evaluate_stages(config: FcrayConfig, models: dict[str, str], examples: list[
     from fcray.eval.compare import compare_models
 
     examples = validation_examples(config.workdir) if examples is None else examples
-    return compare_models(models, examples, config.eval, eval_dir(config), log=log)
+    return compare_models(models, examples, config.eval, eval_dir(config), log=log, decoding=config.decoding)
 
 
 def evaluate_sft_run(config: FcrayConfig, run_dir: Path, base_model: str) -> dict[str, dict[str, Any]]:
@@ -68,7 +68,8 @@ def evaluate_one(config: FcrayConfig, model: str, name: str, data: str | None = 
     from fcray.eval.run import check_model, run_eval
 
     check_model(model, config.eval.backend)  # before reading data: the first thing that is wrong is named
-    return run_eval(model, _examples(config, data), config.eval, out or eval_dir(config) / name)
+    return run_eval(model, _examples(config, data), config.eval, out or eval_dir(config) / name,
+                    decoding=config.decoding)
 
 
 def report_for(config: FcrayConfig, runs: dict[str, str] | None = None, out: str | None = None) -> Path:

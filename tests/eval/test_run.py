@@ -83,6 +83,15 @@ def test_other_settings_do_not_mix_with_earlier_predictions(tmp_path, model_dir)
     run_eval(str(model_dir), EXAMPLES, CONFIG, out, backend=ScriptedBackend())
     with pytest.raises(EvalError, match="temperature"):
         run_eval(str(model_dir), EXAMPLES, replace(CONFIG, temperature=0.7), out, backend=ScriptedBackend())
+    # constrained decoding is another setting: its predictions never mix with free ones, and say so
+    from fcray.config import DecodingConfig
+
+    with pytest.raises(EvalError, match="decoding"):
+        run_eval(str(model_dir), EXAMPLES, CONFIG, out, backend=ScriptedBackend(), decoding=DecodingConfig(constrained=True))
+    constrained = run_eval(str(model_dir), EXAMPLES, CONFIG, tmp_path / "constrained", backend=ScriptedBackend(),
+                           decoding=DecodingConfig(constrained=True, max_calls=2))
+    assert constrained["decoding"]["constrained"] is True and constrained["decoding"]["max_calls"] == 2
+    assert "decoding" not in json.loads((out / "results.json").read_text())  # free runs stay as they were
     # the same folder rewritten (a retrained model): its old predictions are void, all are generated again
     (model_dir / "config.json").write_text('{"retrained": true}')
     backend = ScriptedBackend()
@@ -120,3 +129,11 @@ def test_hf_backend_scores_the_tiny_model(tmp_path, tiny_model_dir, synthetic_ex
     assert results["examples"] == 6 and results["backend"] == "hf"
     rows = load_predictions(tmp_path / "eval")
     assert len(rows) == 6 and all(isinstance(r["completion"], str) for r in rows)
+
+
+def test_the_hf_backend_refuses_constrained_decoding_and_names_the_backends_that_do_it(tiny_model_dir):
+    from fcray.config import DecodingConfig
+    from fcray.eval.backends import make_backend
+
+    with pytest.raises(EvalError, match="eval.backend=vllm or eval.backend=endpoint"):
+        make_backend(str(tiny_model_dir), CONFIG, DecodingConfig(constrained=True))

@@ -15,7 +15,7 @@ def test_stages_share_eval_folders_and_the_report_compares_them(tmp_path, tiny_m
 
     made = []
 
-    def scripted(model, config):
+    def scripted(model, config, decoding=None):
         made.append(model)
         return ScriptedBackend()
 
