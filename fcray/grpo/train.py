@@ -28,7 +28,7 @@ from typing import Any
 
 from fcray import workdir as workdir_layout
 from fcray.model.lora import peft_lora_config
-from fcray.config import FcrayConfig, GRPOConfig
+from fcray.config import DecodingConfig, FcrayConfig, GRPOConfig
 from fcray.grpo.metrics import PhaseTimer, metrics_callback, timed_reward
 from fcray.engine.vllm_pool import RolloutPool, Sampling
 
@@ -48,6 +48,7 @@ class GRPOJob:
     pool: RolloutPool
     dtype: str = "float32"
     enable_thinking: bool = False
+    decoding: DecodingConfig | None = None  # constrained: rollouts decode with the tool-call grammar
 
 
 def _sample_seed(seed: int, step: int, rank: int, index: int) -> int:
@@ -58,8 +59,10 @@ class PoolRollout:
     """TRL ``rollout_func``: one completion per prompt it receives (TRL's sampler already repeats each prompt
     ``num_generations`` times), from the engines, with weights of the trainer's current step."""
 
-    def __init__(self, pool: RolloutPool, tokenizer: Any, grpo: GRPOConfig, timer: PhaseTimer) -> None:
+    def __init__(self, pool: RolloutPool, tokenizer: Any, grpo: GRPOConfig, timer: PhaseTimer,
+                 grammars: dict[str, str | None] | None = None) -> None:
         self.pool, self.tokenizer, self.grpo, self.timer = pool, tokenizer, grpo, timer
+        self.grammars = grammars or {}  # prompt text -> its tool-call grammar (decoding.constrained)
         self.sampling = Sampling(temperature=grpo.temperature, top_p=grpo.top_p, top_k=grpo.top_k,
                                  max_tokens=grpo.max_completion_length)
         self.synced_step: int | None = None
@@ -95,8 +98,10 @@ class PoolRollout:
         prompt_ids = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
         seeds = [_sample_seed(self.grpo.seed, step, rank, self.drawn + i) for i in range(len(prompts))]
         self.drawn += len(prompts)
+        grammars = [self.grammars.get(p) for p in prompts] if self.grammars else None
         completions, stats = self.pool.generate(prompt_ids, self.sampling, seeds, version=step,
-                                                current_weights=lambda: self.current_weights(trainer), offset=rank)
+                                                current_weights=lambda: self.current_weights(trainer), offset=rank,
+                                                grammars=grammars)
         self.timer.add("rollout", stats.seconds, stats.completion_tokens)
         self.timer.add("resync", 0.0, stats.resyncs)
         return {"prompt_ids": [c.prompt_ids for c in completions],
@@ -171,9 +176,21 @@ def build_trainer(job: GRPOJob, world_size: int):
     args = trl_grpo_args(grpo, reward_weights, job.dtype, world_size)
     trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs, args=args, train_dataset=grpo_dataset(prompts),
                           processing_class=tokenizer, peft_config=peft_config,
-                          rollout_func=PoolRollout(job.pool, tokenizer, grpo, timer))
+                          rollout_func=PoolRollout(job.pool, tokenizer, grpo, timer, rollout_grammars(prompts, job)))
     trainer.add_callback(metrics_callback(job.run_dir, timer))
     return trainer
+
+
+def rollout_grammars(prompts: Any, job: GRPOJob) -> dict[str, str | None]:
+    """Each training prompt's tool-call grammar when ``job.decoding`` is constrained (else none): the
+    rollouts then only sample answers that parse and fit an offered tool, and their log-probabilities are
+    those of the constrained distribution (which the trainer's policy, unconstrained, does not share)."""
+    from fcray.toolcall.grammar import grammar_for
+
+    if job.decoding is None or not job.decoding.constrained:
+        return {}
+    return {row["prompt"]: grammar_for(json.loads(row["tools"]), job.decoding, job.enable_thinking)
+            for row in prompts.rows}
 
 
 def train_func(config: dict[str, Any]) -> None:
@@ -222,7 +239,7 @@ def run_grpo(config: FcrayConfig, run_name: str | None = None):
     pool = RolloutPool.create(EngineSpec.from_config(grpo.engine, model_path, grpo.seed), grpo.num_engines,
                               max_restarts=grpo.max_engine_restarts, name_prefix=f"fcray-rollout-{run_name}")
     job = GRPOJob(grpo=grpo, model_path=model_path, train_path=str(train_path), run_dir=str(run_dir), pool=pool,
-                  dtype=config.model.dtype, enable_thinking=config.model.enable_thinking)
+                  dtype=config.model.dtype, enable_thinking=config.model.enable_thinking, decoding=config.decoding)
     try:
         storage = grpo.ray_train.storage_path or str(workdir_layout.ray_results_dir(config))
         result = launch(train_func, job, grpo.ray_train, run_name, storage)

@@ -123,8 +123,9 @@ def test_rollout_calls_within_a_step_sync_once_and_draw_fresh_seeds():
         def sync(self, weights, version):
             self.syncs.append(version)
 
-        def generate(self, prompt_ids, sampling, seeds, version, current_weights, offset):
+        def generate(self, prompt_ids, sampling, seeds, version, current_weights, offset, grammars=None):
             self.seeds += seeds
+            self.grammars = grammars
             done = [Completion(prompt_ids=p, completion_ids=[5], text="x", logprobs=[-0.1], finish_reason="stop")
                     for p in prompt_ids]
             return done, RolloutStats(0.01, len(done), [0.01], 0)
@@ -144,3 +145,25 @@ def test_rollout_calls_within_a_step_sync_once_and_draw_fresh_seeds():
     assert pool.syncs == [3, 4]
     assert len(set(pool.seeds[:6])) == 6
     assert pool.seeds[6:] != pool.seeds[:2]  # a new step draws new seeds
+
+
+
+def test_constrained_rollouts_send_each_prompts_own_grammar(tiny_tokenizer, synthetic_examples):
+    """decoding.constrained: every training prompt maps to the grammar of its own tools; the rollout sends
+    them along with the prompts (the engines apply them: tests/engine/test_vllm_pool.py)."""
+    from types import SimpleNamespace
+
+    from fcray.config import DecodingConfig, GRPOConfig
+    from fcray.grpo.data import prompt_rows
+    from fcray.grpo.train import GRPOJob, rollout_grammars
+    from fcray.toolcall.grammar import grammar_for
+
+    examples = synthetic_examples[:20]
+    prompts = prompt_rows(examples, tiny_tokenizer, 4096)
+    job = GRPOJob(grpo=GRPOConfig(), model_path="m", train_path="t", run_dir="r", pool=None)
+    assert rollout_grammars(prompts, job) == {}  # off by default
+    job.decoding = DecodingConfig(constrained=True)
+    grammars = rollout_grammars(prompts, job)
+    for row, example in zip(prompts.rows, examples):
+        assert grammars[row["prompt"]] == grammar_for(example["tools"], job.decoding)
+    assert any(g is None for g in grammars.values()) == any(not e["tools"] for e in examples)
