@@ -128,7 +128,7 @@ def tool_call_grammar(tools: list[dict[str, Any]], *, require_call: bool = False
         f"start: think ({answer})" if enable_thinking else f"start: {answer}",
         # A text answer: not empty, not starting like markup, never containing a call's opening tag.
         r"TEXT: /[^<](.|\n)*/ & ~/(.|\n)*<tool_call>(.|\n)*/",
-        f'calls: call ("\\n" call){{0,{max_calls - 1}}}',
+        f'calls: call ("\\n" call){{0,{max_calls - 1}}}' if max_calls > 1 else "calls: call",  # {0,0}: an error
         f'call: {tag("tool_call")} "\\n" body "\\n" {tag("/tool_call")}',
         "body: %json " + json.dumps(body),
     ]

@@ -72,6 +72,14 @@ def test_thinking_block_comes_first_when_thinking_is_on(tiny_tokenizer):
     assert not accepts(grammar, OSLO, tiny_tokenizer)
 
 
+@pytest.mark.parametrize("max_calls", [1, 2, 4])
+def test_at_most_max_calls(tiny_tokenizer, max_calls):
+    grammar = tool_call_grammar(TOOLS, max_calls=max_calls)
+    check_grammar(grammar, tiny_tokenizer)
+    assert accepts(grammar, "\n".join([OSLO] * max_calls), tiny_tokenizer)
+    assert not accepts(grammar, "\n".join([OSLO] * (max_calls + 1)), tiny_tokenizer)
+
+
 def test_grammar_compiles_against_the_vocabulary(tiny_tokenizer):
     check_grammar(tool_call_grammar(TOOLS), tiny_tokenizer)  # <tool_call> is one of its tokens
     with pytest.raises(GrammarError, match="does not compile"):
