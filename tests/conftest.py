@@ -99,7 +99,13 @@ def synthetic_examples():
 
 
 @pytest.fixture(scope="package")
-def served(tiny_model_dir):
+def served_overrides() -> list[str]:
+    """Extra config settings of a package's ``served`` deployment (a package's conftest overrides this)."""
+    return []
+
+
+@pytest.fixture(scope="package")
+def served(tiny_model_dir, served_overrides):
     """The tiny model deployed with fcray's Serve app on a private Ray head: (deployment, head, config).
     Package scope: the serving and load-test packages each get one, stopped when the package is done (an
     engine left running would slow every later test on 2 cores)."""
@@ -111,7 +117,7 @@ def served(tiny_model_dir):
 
     config = load_config("tiny", overrides=[f"serve.port={free_port()}", "serve.engine.max_num_seqs=8",
                                             "serve.engine.kv_cache_memory_bytes=67108864", "serve.engine.max_model_len=1024",
-                                            "serve.engine.max_num_batched_tokens=2048"])
+                                            "serve.engine.max_num_batched_tokens=2048", *served_overrides])
     saved = dict(os.environ)
     # a head of its own (its own job-server port): later tests that start a head must not find this one
     os.environ["FCRAY_RAY_DASHBOARD_PORT"] = str(free_port())

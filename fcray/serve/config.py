@@ -74,6 +74,16 @@ def default_model_source(config: FcrayConfig) -> str:
     return "fcray:tiny" if config.model.name_or_path == "tiny" else config.model.name_or_path
 
 
+def ingress_cls_config(config: FcrayConfig) -> dict[str, Any]:
+    """fcray's ingress, given the decoding settings when tool calls are constrained (absent otherwise)."""
+    import dataclasses
+
+    out: dict[str, Any] = {"ingress_cls": INGRESS}
+    if config.decoding.constrained:
+        out["ingress_extra_kwargs"] = {"decoding": dataclasses.asdict(config.decoding)}
+    return out
+
+
 def serve_deploy_config(config: FcrayConfig, model_source: str | None = None) -> dict[str, Any]:
     """A ``serve deploy`` config (Ray's ``ServeDeploySchema``) with one app: fcray's model, OpenAI API at /."""
     return {
@@ -84,7 +94,7 @@ def serve_deploy_config(config: FcrayConfig, model_source: str | None = None) ->
             "route_prefix": "/",
             "import_path": BUILDER,
             "args": {"llm_configs": [llm_config(config, model_source or default_model_source(config))],
-                     "ingress_cls_config": {"ingress_cls": INGRESS}},
+                     "ingress_cls_config": ingress_cls_config(config)},
         }],
     }
 

@@ -53,3 +53,38 @@ def test_tiny_config_runs_on_cpu_and_the_gpu_one_on_gpus():
 def test_bad_serve_settings_are_named(override, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         load_config("tiny", overrides=[override])
+
+
+def test_constrained_decoding_reaches_the_ingress_only_when_on():
+    from fcray.serve.config import ingress_cls_config
+
+    assert ingress_cls_config(load_config("tiny")) == {"ingress_cls": "fcray.serve.ingress:FcrayIngress"}
+    on = ingress_cls_config(load_config("tiny", overrides=["decoding.constrained=true", "decoding.max_calls=2"]))
+    assert on["ingress_extra_kwargs"]["decoding"]["constrained"] is True
+    assert on["ingress_extra_kwargs"]["decoding"]["max_calls"] == 2
+
+
+@pytest.mark.parametrize("request_fields, constrained", [
+    ({"tools": "weather"}, True),
+    ({"tools": "weather", "tool_choice": "auto"}, True),
+    ({}, False),                                                        # no tools: a text answer
+    ({"tools": "weather", "tool_choice": "none"}, False),
+    ({"tools": "weather", "tool_choice": "required"}, False),           # vLLM's own constrained mode
+    ({"tools": "weather", "structured_outputs": {"regex": "a+"}}, False),  # the client's constraint wins
+    ({"tools": "weather", "response_format": {"type": "json_object"}}, False),
+])
+def test_which_requests_the_ingress_constrains(request_fields, constrained):
+    from ray.llm._internal.serve.core.configs.openai_api_models import ChatCompletionRequest
+
+    from fcray.config import DecodingConfig
+    from fcray.serve.ingress import request_grammar
+
+    weather = {"type": "function", "function": {"name": "get_weather", "parameters": {
+        "type": "object", "properties": {"city": {"type": "string"}}}}}
+    fields = {**request_fields, **({"tools": [weather]} if "tools" in request_fields else {})}
+    body = ChatCompletionRequest(model="m", messages=[{"role": "user", "content": "hi"}], **fields)
+    grammar = request_grammar(body, DecodingConfig(constrained=True))
+    assert (grammar is not None) is constrained
+    assert request_grammar(body, DecodingConfig()) is None
+    if constrained:  # Qwen3's template thinks unless the client says otherwise: the grammar lets it
+        assert grammar.splitlines()[1].startswith("start: think")
