@@ -190,7 +190,8 @@ class EndpointBackend:
 
     def _grammar_body(self, example: dict[str, Any]) -> dict[str, Any] | None:
         """The request field that carries the grammar, in the server's dialect (None: unconstrained)."""
-        grammar = grammar_for(example["tools"], self.decoding, tags_as_tokens=not self.llamacpp)
+        grammar = grammar_for(example["tools"], self.decoding, tags_as_tokens=not self.llamacpp,
+                              end_token=self.tokenizer.eos_token if self.llamacpp and self.tokenizer else None)
         if grammar is None:
             return None
         if self.llamacpp:

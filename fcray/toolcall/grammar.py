@@ -11,7 +11,10 @@ writes the frame around them. The frame is exactly the format the parser's stric
   call opens with the token the model learned, never with the same characters spelled out. That is how
   vLLM's LLGuidance sees them (``tags_as_tokens``); llama.cpp's knows only control tokens as special and
   ignores a grammar that names another one (it logs "unknown special token" and decodes unconstrained), so
-  for llama.cpp the tags are text, which the model's single tag token spells;
+  for llama.cpp the tags are text, which the model's single tag token spells. llama.cpp's LLGuidance also
+  ends a grammar on its own end-of-sequence token, not on the chat template's end of turn (``<|im_end|>``):
+  a model that ends its answer with ``<|im_end|>`` would be kept writing calls until ``max_calls``. So the
+  llama.cpp variant names the end-of-turn token (``end_token``) as the grammar's last symbol;
 * the JSON is ``{"name": <one offered name>, "arguments": {...}}`` with ``", "`` and ``": "`` separators (what
   the chat template writes), properties in the schema's order, no undeclared argument (the checker treats
   declared objects as closed, :func:`fcray.toolcall.schema.to_json_schema`);
@@ -105,13 +108,15 @@ def call_schema(tool: dict[str, Any], max_string_length: int = 64) -> dict[str, 
 
 
 def tool_call_grammar(tools: list[dict[str, Any]], *, require_call: bool = False, max_calls: int = 4,
-                      max_string_length: int = 64, enable_thinking: bool = False, tags_as_tokens: bool = True) -> str:
+                      max_string_length: int = 64, enable_thinking: bool = False, tags_as_tokens: bool = True,
+                      end_token: str | None = None) -> str:
     """The LLGuidance Lark grammar of an answer to a prompt offering ``tools``.
 
     ``require_call``: one or more calls, no text answer. ``enable_thinking``: a ``<think>...</think>``
     block comes first (Qwen3's reasoning mode). ``tags_as_tokens``: the tags are the vocabulary's special
-    tokens (vLLM) rather than text (llama.cpp). The result starts with ``%llguidance {}``, which is what
-    llama.cpp needs to pick LLGuidance and what vLLM's guidance backend accepts as it is.
+    tokens (vLLM) rather than text (llama.cpp). ``end_token``: the answer ends with this special token
+    (llama.cpp: the template's end of turn, e.g. ``<|im_end|>``). The result starts with ``%llguidance {}``,
+    which is what llama.cpp needs to pick LLGuidance and what vLLM's guidance backend accepts as it is.
     """
     if not tools:
         raise GrammarError("constrained decoding needs at least one offered tool (this prompt has none)")
@@ -125,7 +130,8 @@ def tool_call_grammar(tools: list[dict[str, Any]], *, require_call: bool = False
 
     lines = [
         "%llguidance {}",
-        f"start: think ({answer})" if enable_thinking else f"start: {answer}",
+        f"start: {'think ' if enable_thinking else ''}({answer}){f' {end_token}' if end_token else ''}"
+        if enable_thinking or end_token else f"start: {answer}",
         # A text answer: not empty, not starting like markup, never containing a call's opening tag.
         r"TEXT: /[^<](.|\n)*/ & ~/(.|\n)*<tool_call>(.|\n)*/",
         f'calls: call ("\\n" call){{0,{max_calls - 1}}}' if max_calls > 1 else "calls: call",  # {0,0}: an error
@@ -155,11 +161,11 @@ def check_grammar(grammar: str, tokenizer: Any = None) -> None:
 
 
 def grammar_for(tools: list[dict[str, Any]] | None, decoding: Any, enable_thinking: bool = False,
-                tags_as_tokens: bool = True) -> str | None:
+                tags_as_tokens: bool = True, end_token: str | None = None) -> str | None:
     """The grammar ``decoding`` (a :class:`fcray.config.DecodingConfig`) asks for on a prompt offering
     ``tools``; None when decoding is not constrained or the prompt offers no tool (its answer is text)."""
     if decoding is None or not decoding.constrained or not tools:
         return None
     return tool_call_grammar(tools, require_call=decoding.require_call, max_calls=decoding.max_calls,
                              max_string_length=decoding.max_string_length, enable_thinking=enable_thinking,
-                             tags_as_tokens=tags_as_tokens)
+                             tags_as_tokens=tags_as_tokens, end_token=end_token)

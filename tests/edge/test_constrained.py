@@ -79,3 +79,26 @@ def test_the_chat_endpoint_cannot_take_the_grammar_and_says_what_to_do(base_serv
     with pytest.raises(EvalError, match="eval.endpoint_api=completions"):
         EndpointBackend("fcray-a", EvalConfig(backend="endpoint", endpoint=base_server.url),
                         DecodingConfig(constrained=True))
+
+
+def test_a_model_that_calls_ends_its_answer_after_its_call(calling_export, calling_model):
+    """The grammar ends on the template's end of turn (<|im_end|>), not only on llama.cpp's own end of
+    sequence: a model that answers with one call and <|im_end|> stops there instead of being kept writing
+    calls up to decoding.max_calls."""
+    from fcray.config import DecodingConfig, EvalConfig
+    from fcray.eval.backends import EndpointBackend
+    from fcray.toolcall.parse import parse_completion
+    from tests.edge.conftest import QUESTION, WEATHER
+
+    example = {"id": "oslo", "tools": [WEATHER], "messages": [*QUESTION, {"role": "assistant", "content": ""}]}
+    with LlamaServer(calling_export["files"]["q8_0"]["path"], EDGE, "fcray-calls") as server:
+        config = EvalConfig(backend="endpoint", endpoint=server.url, endpoint_api="completions",
+                            tokenizer=str(calling_model), max_new_tokens=96)
+        backend = EndpointBackend("fcray-calls", config, DecodingConfig(constrained=True))
+        try:
+            (generation,) = backend.generate([example])
+        finally:
+            backend.close()
+    parsed = parse_completion(generation.text)
+    assert [c.to_dict() for c in parsed.calls] == [{"name": "get_weather", "arguments": {"city": "Oslo"}}], generation.text
+    assert generation.finish_reason == "stop"
