@@ -59,7 +59,10 @@ def request_grammar(body: Any, decoding: Any) -> str | None:
     if getattr(body, "structured_outputs", None) is not None or getattr(body, "response_format", None) is not None:
         return None
     tools = [t.model_dump() if hasattr(t, "model_dump") else dict(t) for t in body.tools]
-    thinking = (getattr(body, "chat_template_kwargs", None) or {}).get("enable_thinking", True)  # Qwen3's default
+    # Qwen3's template thinks unless told not to, and the model then writes <think>...</think> first, so the
+    # grammar starts with that block. (With a reasoning parser vLLM would apply the grammar after the reasoning
+    # instead, and the block must go: engine_kwargs sets none today.)
+    thinking = (getattr(body, "chat_template_kwargs", None) or {}).get("enable_thinking", True)
     return grammar_for(tools, decoding, enable_thinking=bool(thinking))
 
 
