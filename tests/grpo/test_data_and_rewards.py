@@ -167,3 +167,21 @@ def test_constrained_rollouts_send_each_prompts_own_grammar(tiny_tokenizer, synt
     for row, example in zip(prompts.rows, examples):
         assert grammars[row["prompt"]] == grammar_for(example["tools"], job.decoding)
     assert any(g is None for g in grammars.values()) == any(not e["tools"] for e in examples)
+
+    from fcray.engine.vllm_pool import Completion, RolloutStats
+    from fcray.grpo.metrics import PhaseTimer
+    from fcray.grpo.train import PoolRollout
+
+    class RecordingPool:  # fcray's own pool interface, as in the test above
+        def generate(self, prompt_ids, sampling, seeds, version, current_weights, offset, grammars=None):
+            self.grammars = grammars
+            done = [Completion(prompt_ids=p, completion_ids=[5], text="x", logprobs=[-0.1], finish_reason="stop")
+                    for p in prompt_ids]
+            return done, RolloutStats(0.01, len(done), [0.01], 0)
+
+    pool = RecordingPool()
+    rollout = PoolRollout(pool, tiny_tokenizer, GRPOConfig(), PhaseTimer(), grammars)
+    trainer = SimpleNamespace(state=SimpleNamespace(global_step=0), accelerator=SimpleNamespace(process_index=0))
+    texts = [row["prompt"] for row in prompts.rows[:3]]
+    rollout(texts, trainer)
+    assert pool.grammars == [grammars[t] for t in texts]  # each prompt with its own grammar, in order
