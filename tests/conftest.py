@@ -98,17 +98,17 @@ def synthetic_examples():
     return generate_examples(300, seed=42)
 
 
-@pytest.fixture(scope="package")
-def served_overrides() -> list[str]:
-    """Extra config settings of a package's ``served`` deployment (a package's conftest overrides this)."""
-    return []
+# The shared deployment decodes with fcray's tool-call grammar (its ingress adds it to requests that offer
+# tools with tool_choice auto and no constraint of their own), with bounds that keep the random model's
+# constrained calls within the tests' max_tokens.
+SERVED_DECODING = ["decoding.constrained=true", "decoding.max_calls=1", "decoding.max_string_length=16"]
 
 
 @pytest.fixture(scope="package")
-def served(tiny_model_dir, served_overrides):
+def served(tiny_model_dir):
     """The tiny model deployed with fcray's Serve app on a private Ray head: (deployment, head, config).
-    Package scope: the serving and load-test packages each get one, stopped when the package is done (an
-    engine left running would slow every later test on 2 cores)."""
+    Package scope of this folder: one deployment for the load-test and serving tests (the first of them
+    starts it), stopped after the last test (an engine left running would slow every later test on 2 cores)."""
     import os
 
     from fcray.cluster import free_port, ray_head, use_head
@@ -117,7 +117,7 @@ def served(tiny_model_dir, served_overrides):
 
     config = load_config("tiny", overrides=[f"serve.port={free_port()}", "serve.engine.max_num_seqs=8",
                                             "serve.engine.kv_cache_memory_bytes=67108864", "serve.engine.max_model_len=1024",
-                                            "serve.engine.max_num_batched_tokens=2048", *served_overrides])
+                                            "serve.engine.max_num_batched_tokens=2048", *SERVED_DECODING])
     saved = dict(os.environ)
     # a head of its own (its own job-server port): later tests that start a head must not find this one
     os.environ["FCRAY_RAY_DASHBOARD_PORT"] = str(free_port())
