@@ -98,12 +98,6 @@ def synthetic_examples():
     return generate_examples(300, seed=42)
 
 
-# The shared deployment decodes with fcray's tool-call grammar (its ingress adds it to requests that offer
-# tools with tool_choice auto and no constraint of their own), with bounds that keep the random model's
-# constrained calls within the tests' max_tokens.
-SERVED_DECODING = ["decoding.constrained=true", "decoding.max_calls=1", "decoding.max_string_length=16"]
-
-
 @pytest.fixture(scope="package")
 def served(tiny_model_dir):
     """The tiny model deployed with fcray's Serve app on a private Ray head: (deployment, head, config).
@@ -117,7 +111,7 @@ def served(tiny_model_dir):
 
     config = load_config("tiny", overrides=[f"serve.port={free_port()}", "serve.engine.max_num_seqs=8",
                                             "serve.engine.kv_cache_memory_bytes=67108864", "serve.engine.max_model_len=1024",
-                                            "serve.engine.max_num_batched_tokens=2048", *SERVED_DECODING])
+                                            "serve.engine.max_num_batched_tokens=2048"])
     saved = dict(os.environ)
     # a head of its own (its own job-server port): later tests that start a head must not find this one
     os.environ["FCRAY_RAY_DASHBOARD_PORT"] = str(free_port())

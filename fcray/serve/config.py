@@ -35,10 +35,6 @@ def engine_kwargs(config: FcrayConfig) -> dict[str, Any]:
         "dtype": e.dtype,  # null in the config = model.dtype, resolved by FcrayConfig
         "enforce_eager": e.enforce_eager,
     }
-    if config.decoding.constrained:
-        # fcray's grammars are LLGuidance Lark; a vLLM engine keeps the structured-outputs backend of its first
-        # constrained request, so with "auto" a client's regex or JSON schema first would bind xgrammar.
-        kwargs["structured_outputs_config"] = {"backend": "guidance"}
     if s.accelerator == "cpu":
         kwargs["kv_cache_memory_bytes"] = e.kv_cache_memory_bytes  # the NUMA-based default fails on CPU
     else:

@@ -180,47 +180,7 @@ def test_a_crashed_replica_is_restarted_by_serve(served):
     pytest.fail("Serve did not bring the LLMServer replica back within 10 minutes")
 
 
-# The package's deployment decodes with fcray's tool-call grammar (tests/serve/conftest.py). The random model
-# is pushed to open a call (logit_bias on <tool_call>); what follows is its own choice, which only the
-# grammar makes a call of an offered tool with schema-valid arguments (without it, random JSON follows and
-# vLLM's parser returns no tool call).
-@pytest.fixture(scope="module")
-def open_a_call(tiny_model_dir):
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
-    return {str(tokenizer.convert_tokens_to_ids("<tool_call>")): 100}
-
-
-def _valid(call, tools):
-    import jsonschema
-
-    (tool,) = [t for t in tools if t["function"]["name"] == call.function.name]
-    jsonschema.validate(json.loads(call.function.arguments), tool["function"]["parameters"])
-    return True
-
-
 NO_THINKING = {"chat_template_kwargs": {"enable_thinking": False}}
-
-
-def test_constrained_auto_replies_are_calls_of_offered_tools(client, model, open_a_call):
-    response = client.chat.completions.create(model=model, messages=QUESTION, tools=[WEATHER, TIME], max_tokens=128,
-                                              temperature=0, logit_bias=open_a_call, extra_body=NO_THINKING)
-    choice = response.choices[0]
-    assert choice.finish_reason == "tool_calls" and choice.message.tool_calls, choice
-    assert all(_valid(call, [WEATHER, TIME]) for call in choice.message.tool_calls)
-
-
-def test_constrained_streaming_gives_the_same_call(client, model, open_a_call):
-    kwargs = dict(model=model, messages=QUESTION, tools=[WEATHER, TIME], max_tokens=128, temperature=0,
-                  logit_bias=open_a_call, extra_body=NO_THINKING)
-    whole = client.chat.completions.create(**kwargs).choices[0].message.tool_calls[0].function
-    name, arguments = "", ""
-    for chunk in client.chat.completions.create(stream=True, **kwargs):
-        for call in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
-            name += call.function.name or "" if call.function else ""
-            arguments += call.function.arguments or "" if call.function else ""
-    assert (name, json.loads(arguments)) == (whole.name, json.loads(whole.arguments))
 
 
 def test_a_client_grammar_from_fcray_reaches_the_engine(client, model):

@@ -62,12 +62,7 @@ def test_constrained_decoding_reaches_the_ingress_only_when_on():
     on = ingress_cls_config(load_config("tiny", overrides=["decoding.constrained=true", "decoding.max_calls=2"]))
     assert on["ingress_extra_kwargs"]["decoding"]["constrained"] is True
     assert on["ingress_extra_kwargs"]["decoding"]["max_calls"] == 2
-    from fcray.serve.config import engine_kwargs
 
-    # one structured-outputs backend per engine: LLGuidance, which compiles fcray's grammars
-    assert engine_kwargs(load_config("tiny", overrides=["decoding.constrained=true"]))["structured_outputs_config"] == {
-        "backend": "guidance"}
-    assert "structured_outputs_config" not in engine_kwargs(load_config("tiny"))
 
 
 @pytest.mark.parametrize("request_fields, constrained", [
