@@ -19,6 +19,7 @@ A backend is chosen by name from :data:`BACKENDS` (``eval.backend`` in the confi
 
 from __future__ import annotations
 
+import functools
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -142,15 +143,10 @@ def message_as_text(message: dict[str, Any]) -> str:
 def is_llamacpp(base_url: str, timeout_s: float = 10.0) -> bool:
     """Whether the OpenAI-compatible server at ``base_url`` is llama.cpp's (it answers ``/props`` with its
     generation settings; vLLM answers 404)."""
-    import urllib.error
-    import urllib.request
+    from fcray.readiness import get_json
 
-    root = base_url.rstrip("/").removesuffix("/v1")
-    try:
-        with urllib.request.urlopen(f"{root}/props", timeout=timeout_s) as response:
-            return "default_generation_settings" in json.loads(response.read() or b"{}")
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
+    status, body = get_json(f"{base_url.rstrip('/').removesuffix('/v1')}/props", timeout=timeout_s)
+    return status == 200 and isinstance(body, dict) and "default_generation_settings" in body
 
 
 class EndpointBackend:
@@ -175,21 +171,25 @@ class EndpointBackend:
         if model not in served:
             raise EvalError(f"the endpoint {config.endpoint} does not serve '{model}'; it serves {served}: "
                             f"pass one of those as the model")
-        self.llamacpp = is_llamacpp(config.endpoint)
         if decoding is not None and decoding.constrained and self.llamacpp and config.endpoint_api == "chat":
             raise EvalError(f"{config.endpoint} is llama.cpp, whose chat endpoint refuses a grammar together with "
                             f"tools: pass eval.endpoint_api=completions (and eval.tokenizer=<the model folder>) to "
                             f"decode with the tool-call grammar")
         self.tokenizer = None
-        if config.endpoint_api == "completions":
+        if config.endpoint_api == "completions":  # EvalConfig made sure eval.tokenizer names the template
             from transformers import AutoTokenizer
 
-            if not config.tokenizer:
-                raise EvalError("eval.endpoint_api=completions needs eval.tokenizer=<model folder> to render prompts")
             self.tokenizer = AutoTokenizer.from_pretrained(config.tokenizer)
+
+    @functools.cached_property
+    def llamacpp(self) -> bool:
+        """Whether the server is llama.cpp: asked once, when a grammar's dialect first depends on it."""
+        return is_llamacpp(self.config.endpoint)
 
     def _grammar_body(self, example: dict[str, Any]) -> dict[str, Any] | None:
         """The request field that carries the grammar, in the server's dialect (None: unconstrained)."""
+        if self.decoding is None or not self.decoding.constrained:
+            return None
         grammar = grammar_for(example["tools"], self.decoding, tags_as_tokens=not self.llamacpp,
                               end_token=self.tokenizer.eos_token if self.llamacpp and self.tokenizer else None)
         if grammar is None:

@@ -124,14 +124,16 @@ def tool_call_grammar(tools: list[dict[str, Any]], *, require_call: bool = False
         raise GrammarError(f"max_calls must be >= 1, got {max_calls}")
     body = {"anyOf": [call_schema(t, max_string_length) for t in tools], "x-guidance": _JSON_STYLE}
     answer = "calls" if require_call else "TEXT | calls"
+    start = answer
+    if enable_thinking or end_token:
+        start = f"{'think ' if enable_thinking else ''}({answer})" + (f" {end_token}" if end_token else "")
 
     def tag(name: str) -> str:
         return f"<{name}>" if tags_as_tokens else f'"<{name}>"'
 
     lines = [
         "%llguidance {}",
-        f"start: {'think ' if enable_thinking else ''}({answer}){f' {end_token}' if end_token else ''}"
-        if enable_thinking or end_token else f"start: {answer}",
+        f"start: {start}",
         # A text answer: not empty, not starting like markup, never containing a call's opening tag.
         r"TEXT: /[^<](.|\n)*/ & ~/(.|\n)*<tool_call>(.|\n)*/",
         f'calls: call ("\\n" call){{0,{max_calls - 1}}}' if max_calls > 1 else "calls: call",  # {0,0}: an error

@@ -21,6 +21,7 @@ a time (2 cores: nothing else may run beside it).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shutil
 import sys
@@ -92,7 +93,7 @@ def main() -> int:
             try:
                 backend.generate(examples[:2])  # warm-up, untimed (first requests pay for lazy setup)
                 for mode in args.modes:
-                    rows.append(cell(backend.model if runtime == "llamacpp" else folder, label, runtime, mode,
+                    rows.append(cell(label if runtime == "llamacpp" else folder, label, runtime, mode,
                                      examples, eval_config, backend, out, tokenizer))
                     print(json.dumps(rows[-1]), flush=True)
             finally:
@@ -101,15 +102,9 @@ def main() -> int:
     if args.out:
         Path(args.out).write_text(json.dumps({"config": {"max_examples": args.max_examples,
                                                          "max_new_tokens": config.eval.max_new_tokens,
-                                                         "decoding": config_defaults(config)},
+                                                         "decoding": dataclasses.asdict(config.decoding)},
                                               "rows": rows}, indent=1) + "\n")
     return 0
-
-
-def config_defaults(config) -> dict:
-    import dataclasses
-
-    return dataclasses.asdict(config.decoding)
 
 
 def backend_for(runtime: str, folder: str, label: str, config, out: Path):
@@ -130,7 +125,6 @@ def backend_for(runtime: str, folder: str, label: str, config, out: Path):
     eval_config = replace(config.eval, backend="endpoint", endpoint=server.url, endpoint_api="completions",
                           tokenizer=folder, concurrency=1)
     backend = EndpointBackend(label, eval_config)
-    backend.model = label
 
     def stop():
         backend.close()
