@@ -35,6 +35,10 @@ def engine_kwargs(config: FcrayConfig) -> dict[str, Any]:
         "dtype": e.dtype,  # null in the config = model.dtype, resolved by FcrayConfig
         "enforce_eager": e.enforce_eager,
     }
+    if config.decoding.constrained:
+        # A vLLM engine has one structured-outputs backend, bound by its first constrained request; fcray's
+        # grammars are LLGuidance Lark (the ingress builds required/named from them too), so bind LLGuidance.
+        kwargs["structured_outputs_config"] = {"backend": "guidance"}
     if s.accelerator == "cpu":
         kwargs["kv_cache_memory_bytes"] = e.kv_cache_memory_bytes  # the NUMA-based default fails on CPU
     else:

@@ -8,9 +8,13 @@ fcray's constrained decoding of tool calls:
   with a broken grammar); fcray answers 400 naming the tool and the schema error (checked with
   ``jsonschema``'s own meta-schema validation).
 * with ``decoding.constrained`` (passed as the ingress's ``decoding`` argument), a chat request that offers
-  tools with ``tool_choice`` auto and no constraint of its own decodes with fcray's tool-call grammar
-  (:mod:`fcray.toolcall.grammar`, through vLLM's structured outputs): a text answer, or calls that parse and
-  fit an offered tool. ``required`` and named tool choices stay vLLM's own constrained modes.
+  tools and sets no constraint of its own decodes with fcray's tool-call grammar
+  (:mod:`fcray.toolcall.grammar`, through vLLM's structured outputs): with ``tool_choice`` auto a text answer
+  or calls that parse and fit an offered tool; ``required`` one or more such calls; a named tool one call of
+  it; ``parallel_tool_calls: false`` at most one call. The request then goes on as ``auto``, so vLLM's
+  Hermes parser turns the calls into ``tool_calls``. Why fcray builds required/named too: a vLLM engine has
+  ONE structured-outputs backend, a constrained server's is LLGuidance (fcray's grammars need it), and
+  vLLM's own required/named constraints are xgrammar structural tags that LLGuidance refuses.
 
 Everything else (routing, streaming, metrics, the other endpoints) is Ray Serve LLM's.
 """
@@ -49,21 +53,31 @@ def tool_schema_errors(tools: list[Any] | None) -> list[str]:
 
 def request_grammar(body: Any, decoding: Any) -> str | None:
     """The tool-call grammar for a chat request under ``decoding``, or None when it is not constrained (no
-    tools, a tool choice other than auto, or a constraint the client set itself)."""
-    from fcray.toolcall.grammar import grammar_for
+    tools, ``tool_choice`` none, or a constraint the client set itself)."""
+    from fcray.toolcall.grammar import tool_call_grammar
 
     if decoding is None or not decoding.constrained or not getattr(body, "tools", None):
         return None
-    if getattr(body, "tool_choice", None) not in (None, "auto"):
-        return None
     if getattr(body, "structured_outputs", None) is not None or getattr(body, "response_format", None) is not None:
         return None
+    choice = getattr(body, "tool_choice", None)
     tools = [t.model_dump() if hasattr(t, "model_dump") else dict(t) for t in body.tools]
+    max_calls = 1 if getattr(body, "parallel_tool_calls", None) is False else decoding.max_calls
+    if choice in (None, "auto"):
+        require_call = False
+    elif choice == "required":
+        require_call = True
+    elif choice == "none":
+        return None
+    else:  # a named tool (vLLM has checked that it is one of the offered tools)
+        name = choice.function.name if hasattr(choice, "function") else choice["function"]["name"]
+        tools, require_call, max_calls = [t for t in tools if t["function"]["name"] == name], True, 1
     # Qwen3's template thinks unless told not to, and the model then writes <think>...</think> first, so the
     # grammar starts with that block. (With a reasoning parser vLLM would apply the grammar after the reasoning
     # instead, and the block must go: engine_kwargs sets none today.)
     thinking = (getattr(body, "chat_template_kwargs", None) or {}).get("enable_thinking", True)
-    return grammar_for(tools, decoding, enable_thinking=bool(thinking))
+    return tool_call_grammar(tools, require_call=require_call, max_calls=max_calls,
+                             max_string_length=decoding.max_string_length, enable_thinking=bool(thinking))
 
 
 class FcrayIngress(OpenAiIngress):
@@ -71,7 +85,7 @@ class FcrayIngress(OpenAiIngress):
         super().__init__(*args, **kwargs)
         from fcray.config import DecodingConfig
 
-        # A server decodes "auto" requests: a text answer stays possible whatever decoding.require_call says.
+        # tool_choice says per request whether a call is required (decoding.require_call is for offline runs).
         self.decoding = DecodingConfig(**{**decoding, "require_call": False}) if decoding else None
 
     async def _get_model_id(self, model: str | None) -> str:
@@ -96,4 +110,5 @@ class FcrayIngress(OpenAiIngress):
             from vllm.sampling_params import StructuredOutputsParams
 
             body.structured_outputs = StructuredOutputsParams(grammar=grammar)
+            body.tool_choice = "auto"  # the grammar is the constraint now; vLLM parses the calls as for auto
         return await super().chat(body, request)

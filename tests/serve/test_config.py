@@ -62,30 +62,60 @@ def test_constrained_decoding_reaches_the_ingress_only_when_on():
     on = ingress_cls_config(load_config("tiny", overrides=["decoding.constrained=true", "decoding.max_calls=2"]))
     assert on["ingress_extra_kwargs"]["decoding"]["constrained"] is True
     assert on["ingress_extra_kwargs"]["decoding"]["max_calls"] == 2
+    # one structured-outputs backend per engine: LLGuidance when fcray's grammars are served, vLLM's choice if not
+    from fcray.serve.config import engine_kwargs
+
+    assert "structured_outputs_config" not in engine_kwargs(load_config("tiny"))
+    constrained = engine_kwargs(load_config("tiny", overrides=["decoding.constrained=true"]))
+    assert constrained["structured_outputs_config"] == {"backend": "guidance"}
 
 
+WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters": {
+    "type": "object", "properties": {"city": {"type": "string"}}}}}
+TIME = {"type": "function", "function": {"name": "get_time", "parameters": {
+    "type": "object", "properties": {"zone": {"type": "string"}}}}}
+NAMED = {"type": "function", "function": {"name": "get_time"}}
 
-@pytest.mark.parametrize("request_fields, constrained", [
-    ({"tools": "weather"}, True),
-    ({"tools": "weather", "tool_choice": "auto"}, True),
-    ({}, False),                                                        # no tools: a text answer
-    ({"tools": "weather", "tool_choice": "none"}, False),
-    ({"tools": "weather", "tool_choice": "required"}, False),           # vLLM's own constrained mode
-    ({"tools": "weather", "structured_outputs": {"regex": "a+"}}, False),  # the client's constraint wins
-    ({"tools": "weather", "response_format": {"type": "json_object"}}, False),
+
+# (answer, max calls, tools the calls may name); None = the request is not constrained by fcray
+@pytest.mark.parametrize("request_fields, expected", [
+    ({}, ("TEXT | calls", 4, {"get_weather", "get_time"})),
+    ({"tool_choice": "auto"}, ("TEXT | calls", 4, {"get_weather", "get_time"})),
+    ({"tool_choice": "auto", "parallel_tool_calls": False}, ("TEXT | calls", 1, {"get_weather", "get_time"})),
+    ({"tool_choice": "required"}, ("calls", 4, {"get_weather", "get_time"})),
+    ({"tool_choice": "required", "parallel_tool_calls": False}, ("calls", 1, {"get_weather", "get_time"})),
+    ({"tool_choice": NAMED}, ("calls", 1, {"get_time"})),
+    ({"tool_choice": "none"}, None),
+    ({"structured_outputs": {"regex": "a+"}}, None),              # the client's constraint wins
+    ({"response_format": {"type": "json_object"}}, None),
+    ({"tools": None}, None),                                       # no tools: a text answer
 ])
-def test_which_requests_the_ingress_constrains(request_fields, constrained):
+def test_which_requests_the_ingress_constrains_and_how(request_fields, expected):
+    import json
+    import re
+
     from ray.llm._internal.serve.core.configs.openai_api_models import ChatCompletionRequest
 
     from fcray.config import DecodingConfig
     from fcray.serve.ingress import request_grammar
 
-    weather = {"type": "function", "function": {"name": "get_weather", "parameters": {
-        "type": "object", "properties": {"city": {"type": "string"}}}}}
-    fields = {**request_fields, **({"tools": [weather]} if "tools" in request_fields else {})}
+    fields = {"tools": [WEATHER, TIME], **request_fields}
+    if fields["tools"] is None:
+        del fields["tools"]
     body = ChatCompletionRequest(model="m", messages=[{"role": "user", "content": "hi"}], **fields)
     grammar = request_grammar(body, DecodingConfig(constrained=True))
-    assert (grammar is not None) is constrained
-    assert request_grammar(body, DecodingConfig()) is None
-    if constrained:  # Qwen3's template thinks unless the client says otherwise: the grammar lets it
-        assert grammar.splitlines()[1].startswith("start: think")
+    assert request_grammar(body, DecodingConfig()) is None  # off: never
+    if expected is None:
+        assert grammar is None
+        return
+    answer, max_calls, names = expected
+    lines = grammar.splitlines()
+    # Qwen3's template thinks unless the client says otherwise: the grammar lets it
+    assert lines[1] == f"start: think ({answer})"
+    calls = next(line for line in lines if line.startswith("calls:"))
+    assert calls == ("calls: call" if max_calls == 1 else f'calls: call ("\\n" call){{0,{max_calls - 1}}}')
+    body_schema = json.loads(next(line for line in lines if line.startswith("body: %json "))[len("body: %json "):])
+    assert {s["properties"]["name"]["const"] for s in body_schema["anyOf"]} == names
+    assert not re.search("think", request_grammar(ChatCompletionRequest(
+        model="m", messages=[{"role": "user", "content": "hi"}], chat_template_kwargs={"enable_thinking": False},
+        **fields), DecodingConfig(constrained=True)))
