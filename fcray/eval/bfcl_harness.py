@@ -4,7 +4,8 @@ fcray does not re-implement BFCL. It registers the model under test in BFCL's mo
 that subclasses BFCL's own ``QwenFCHandler`` (Qwen3's Hermes format, which fcray trains), starts a vLLM
 OpenAI-compatible server for the model folder (:mod:`fcray.eval.vllm_server`), and runs BFCL's generation
 (``--skip-server-setup``, ``--local-model-path``) and evaluation entry points in a child process whose
-``BFCL_PROJECT_ROOT`` is the output folder (BFCL reads it at import). Scores are BFCL's own CSVs.
+``BFCL_PROJECT_ROOT`` is the output folder (BFCL reads it at import). Scores are BFCL's own CSVs. The child
+runs in fcray's sandbox (:mod:`fcray.sandbox`): BFCL's multi-turn checker ``eval()``s the model's calls.
 
 The categories that need no network: non-live and live AST (incl. irrelevance and relevance) and
 multi-turn. Agentic categories (web search, memory) need the internet and are not run; BFCL's own overall
@@ -16,12 +17,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from fcray.sandbox import Confinement, run_confined
 
 OFFLINE_CATEGORIES = ("non_live", "live", "multi_turn")
 # BFCL's overall weights (eval_runner_helper.generate_leaderboard_csv); agentic needs the network.
@@ -146,6 +147,17 @@ def read_scores(out: str | Path) -> dict[str, Any]:
     }
 
 
+def harness_confinement(run: BFCLRun, host: str, port: str) -> Confinement:
+    """BFCL's harness ``eval()``s the model's multi-turn calls against its simulated APIs, in its own process:
+    that process runs in fcray's sandbox. It may write only its results folder, sees none of the caller's
+    environment but where the served model is, and keeps the network (it asks that server for each turn)."""
+    return Confinement(
+        memory_bytes=16 << 30,  # address space, not resident memory: BFCL imports ~30 SDKs and runs threads
+        writable=(str(Path(run.out).resolve()),), network=True,
+        env={"BFCL_PROJECT_ROOT": str(Path(run.out).resolve()), "LOCAL_SERVER_ENDPOINT": host,
+             "LOCAL_SERVER_PORT": port, "HF_HUB_OFFLINE": "1"})
+
+
 def run_bfcl(run: BFCLRun, server: Any, log=print) -> dict[str, Any]:
     """Serve ``run.model`` with vLLM, run BFCL's generation and evaluation against it, return the scores
     (also written to ``<out>/bfcl_results.json``)."""
@@ -157,11 +169,10 @@ def run_bfcl(run: BFCLRun, server: Any, log=print) -> dict[str, Any]:
     Path(run.out).mkdir(parents=True, exist_ok=True)
     with vllm_server(server) as url:
         host, port = url.removeprefix("http://").removesuffix("/v1").split(":")
-        env = {**os.environ, "BFCL_PROJECT_ROOT": str(Path(run.out).resolve()), "LOCAL_SERVER_ENDPOINT": host,
-               "LOCAL_SERVER_PORT": port}
-        log(f"[fcray bfcl] {run.model}: BFCL categories {run.categories} against {url}")
-        code = subprocess.run([sys.executable, "-m", "fcray.eval.bfcl_harness", json.dumps(asdict(run))],
-                              env=env).returncode
+        log(f"[fcray bfcl] {run.model}: BFCL categories {run.categories} against {url} (sandboxed: BFCL's "
+            f"multi-turn checker executes the model's calls)")
+        code = run_confined([sys.executable, "-m", "fcray.eval.bfcl_harness", json.dumps(asdict(run))],
+                            harness_confinement(run, host, port)).returncode
     if code != 0:
         raise RuntimeError(f"BFCL's harness exited with {code}; its output is above, results so far in {run.out}")
     scores = {"model": run.model, "categories": run.categories,

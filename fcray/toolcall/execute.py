@@ -3,11 +3,14 @@
 Every tool has an implementation: a Python function registered for its name (and, optionally, for its exact
 JSON schema), or the stub. The stub accepts exactly the calls that satisfy the tool's schema and returns a
 deterministic result (:func:`tool_result_for`, a hash of the canonical call). Arguments are validated before
-any implementation runs; an implementation runs in a worker thread under the registry's time limit. It
-raises :class:`ToolError` for arguments that fit the schema but make no sense (reason ``rejected``); any
-other exception (``raised``), a result that is not JSON (``bad_result``) or a run past the limit
-(``timeout``) is caught and reported too — never raised into the caller. :attr:`Execution.simulated` says
-whether a real implementation ran. Nothing here evaluates argument text as code.
+any implementation runs; an implementation runs on the model's arguments in fcray's sandbox
+(:mod:`fcray.sandbox`: a confined process of its own, which imports it by name) under the registry's time
+limit. It raises :class:`ToolError` for arguments that fit the schema but make no sense (reason
+``rejected``); any other exception (``raised``), a result that is not JSON (``bad_result``), a run past the
+limit (``timeout``) or a sandbox process that died (``crashed``) is caught and reported too — never raised
+into the caller. ``ToolRegistry(sandbox=False)`` runs implementations in a thread of the caller instead: for
+trusted in-process code only (test doubles). :attr:`Execution.simulated` says whether a real implementation
+ran. Nothing here evaluates argument text as code.
 
 Implementations come in through the entry-point group ``fcray.tools`` (:data:`ENTRY_POINT_GROUP`): each entry
 point names a function ``register(registry)``, and :data:`DEFAULT_REGISTRY` calls every one once, on first use.
@@ -29,6 +32,7 @@ from importlib.metadata import entry_points
 from queue import SimpleQueue
 from typing import Any
 
+from fcray.sandbox import NOT_JSON, RemoteError, SandboxCrashed, SandboxTimeout, SandboxWorker, importable_name
 from fcray.toolcall.parse import Call
 from fcray.toolcall.schema import SchemaIssue, tool_index
 
@@ -98,13 +102,17 @@ class _Workers:
 class ToolRegistry:
     """Tool name (and optionally its parameters' schema) -> Python implementation. Other tools use the stub.
 
-    ``timeout_s`` limits each implementation call (``None``: run in the calling thread, without a limit).
-    ``entry_points``: an entry-point group whose ``register(registry)`` functions are called once, on first use.
+    ``timeout_s`` limits each implementation call (``None``: no limit; without the sandbox, in the calling
+    thread). ``entry_points``: an entry-point group whose ``register(registry)`` functions are called once, on
+    first use. ``sandbox``: implementations run in fcray's sandbox process (so they must be module-level
+    functions of an importable module); False: in a thread of the caller, for trusted code only.
     Implementations must be deterministic: the reward compares their results (fcray.toolcall.reward).
     """
 
-    def __init__(self, timeout_s: float | None = 1.0, entry_points: str | None = None) -> None:
+    def __init__(self, timeout_s: float | None = 1.0, entry_points: str | None = None, sandbox: bool = True) -> None:
         self.timeout_s = timeout_s
+        self.sandbox = sandbox
+        self._sandbox_worker: SandboxWorker | None = None  # started on the first sandboxed call
         # name -> [(parameters or None, fn)], those for an exact schema first
         self._impls: dict[str, list[tuple[dict[str, Any] | None, Callable[..., Any]]]] = {}
         self._pending_group = entry_points
@@ -120,6 +128,8 @@ class ToolRegistry:
         the same name and schema again replaces the implementation."""
         if fn is None:
             return lambda f: self.register(name, f, parameters)
+        if self.sandbox:
+            importable_name(fn)  # fails now, naming the function, rather than at its first call
         entries = [e for e in self._impls.get(name, []) if e[0] != parameters] + [(parameters, fn)]
         self._impls[name] = sorted(entries, key=lambda e: e[0] is None)  # stable: exact schemas first
         return fn
@@ -169,6 +179,8 @@ class ToolRegistry:
         impl = self.implementation(call.name, index.parameters.get(call.name))
         if impl is None:
             return Execution(True, tool_result_for(call.to_dict()))
+        if self.sandbox:
+            return self._execute_sandboxed(impl, call)
         try:
             if self.timeout_s is None:
                 result = impl(**call.arguments)
@@ -192,6 +204,23 @@ class ToolRegistry:
             return Execution(False, reason="bad_result", detail=f"result is not JSON-serialisable: {exc}",
                              simulated=True)
         return Execution(True, json.loads(text), simulated=True)  # a copy, as JSON decodes it: nothing shared
+
+
+    def _execute_sandboxed(self, impl: Callable[..., Any], call: Call) -> Execution:
+        if self._sandbox_worker is None:
+            self._sandbox_worker = SandboxWorker()
+        try:
+            result = self._sandbox_worker.call(importable_name(impl), call.arguments, self.timeout_s)
+        except SandboxTimeout:
+            return Execution(False, reason="timeout", detail=f"'{call.name}' ran past {self.timeout_s:g} s",
+                             simulated=True)
+        except SandboxCrashed as exc:
+            return Execution(False, reason="crashed", detail=str(exc), simulated=True)
+        except RemoteError as exc:
+            reason = {"ToolError": "rejected", NOT_JSON: "bad_result"}.get(exc.type, "raised")
+            detail = exc.message if reason != "raised" else str(exc)
+            return Execution(False, reason=reason, detail=detail, simulated=True)
+        return Execution(True, result, simulated=True)  # JSON decoded from the sandbox: nothing shared
 
 
 DEFAULT_REGISTRY = ToolRegistry(entry_points=ENTRY_POINT_GROUP)

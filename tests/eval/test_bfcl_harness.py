@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from fcray.eval.bfcl_harness import BFCL_WEIGHTS, BFCLRun, read_scores, run_bfcl
+from fcray.eval.bfcl_harness import BFCL_WEIGHTS, BFCLRun, harness_confinement, read_scores, run_bfcl
 
 # No skip when bfcl-eval is missing: .ci/setup installs it, and a missing harness must fail loudly.
 
@@ -50,3 +50,36 @@ def test_bfcl_generates_and_scores_the_served_tiny_model(tmp_path, tiny_model_di
     assert sections["non_live"] == 0.0 and sections["live"] is None  # live was not run
     assert sections["irrelevance"] is not None and sections["multi_turn"] is not None
     assert json.loads((tmp_path / "bfcl" / "bfcl_results.json").read_text())["offline_overall"] == scores["offline_overall"]
+
+
+# A model's multi-turn "call" that BFCL's checker eval()s as it is: its deny-list (kill, exit, remove, ...)
+# does not stop open(), so unconfined it writes a file and reads the caller's secrets.
+CRAFTED = """
+import json, sys
+from bfcl_eval.eval_checker.multi_turn_eval.multi_turn_utils import execute_multi_turn_func_call
+target = sys.argv[1]
+calls = [f"open({target!r}, 'w').write('pwned')", "__import__('os').environ.get('FCRAY_TEST_SECRET')"]
+results, _ = execute_multi_turn_func_call(calls, {}, ["MathAPI"], "m", "crafted_0")
+print(json.dumps(results))
+"""
+
+
+def test_a_crafted_multi_turn_call_has_no_effect_outside_the_harness_sandbox(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    from fcray.sandbox import run_confined
+
+    monkeypatch.setenv("FCRAY_TEST_SECRET", "s3cr3t")
+    control = tmp_path / "control"
+    unconfined = subprocess.run([sys.executable, "-c", CRAFTED, str(control)], capture_output=True, text=True, check=True)
+    assert control.read_text() == "pwned" and "s3cr3t" in unconfined.stdout  # the attack is real
+    run = BFCLRun(model="m", out=str(tmp_path / "bfcl"))
+    (tmp_path / "bfcl").mkdir()
+    target = tmp_path / "pwned"
+    confined = run_confined([sys.executable, "-c", CRAFTED, str(target)], harness_confinement(run, "127.0.0.1", "1"),
+                            timeout_s=120, capture_output=True, text=True)
+    assert confined.returncode == 0, confined.stderr
+    results = json.loads(confined.stdout.strip().splitlines()[-1])
+    assert not target.exists() and "Permission denied" in results[0]   # BFCL scores it as a failed call
+    assert "s3cr3t" not in confined.stdout and results[1] == "None"

@@ -89,16 +89,6 @@ MODE = {"type": "function", "function": {"name": "set_mode", "description": "Dis
     "type": "object", "properties": {"dark": {"type": "boolean"}}, "required": ["dark"], "additionalProperties": False}}}
 
 
-@pytest.fixture(scope="module")
-def no_whitespace(tiny_model_dir):
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
-    ids = [i for i in range(len(tokenizer)) if (text := tokenizer.decode([i])) and not text.strip()]
-    assert ids, "the tokenizer has no whitespace-only token"
-    return {str(i): -100 for i in ids}
-
-
 def test_tool_choice_required_and_named_function_constrain_the_output(client, model, no_whitespace):
     required = client.chat.completions.create(model=model, messages=QUESTION, tools=[UNIT, MODE],
                                               tool_choice="required", parallel_tool_calls=False, max_tokens=256,

@@ -17,7 +17,7 @@ import re
 
 import pytest
 
-from tests.serve.test_app import QUESTION, TIME, WEATHER, no_whitespace  # noqa: F401 (a fixture)
+from tests.serve.test_app import QUESTION, TIME, WEATHER
 
 pytestmark = pytest.mark.slow
 

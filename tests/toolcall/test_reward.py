@@ -140,7 +140,8 @@ def test_result_compares_the_results_of_the_calls_as_multisets():
     from fcray.toolcall.reward import Context, result_score
     from fcray.toolcall.parse import as_parsed
 
-    registry = ToolRegistry()  # get_weather simulated: the unit does not change the (made-up) result
+    # in-process (a lambda); get_weather simulated: the unit does not change the (made-up) result
+    registry = ToolRegistry(sandbox=False)
     registry.register("get_weather", lambda city, unit="c": {"city": city.title(), "sky": "clear"})
     truth = {"kind": "call", "calls": [{"name": "get_weather", "arguments": {"city": ["Oslo"], "unit": ["", "c"]}},
                                        {"name": "get_weather", "arguments": {"city": ["Rome"], "unit": [""]}}]}
@@ -169,7 +170,7 @@ def test_result_names_the_tools_it_could_only_compare_as_calls_and_a_failing_ref
     # with the stub, the call must be the reference call itself
     assert result_score(tc("get_weather", {"city": "Oslo"}), CALL_EX).value == 0.0
 
-    registry = ToolRegistry()
+    registry = ToolRegistry(sandbox=False)
 
     def rejects(city, unit="c"):
         raise ToolError(f"city: unknown city '{city}'")

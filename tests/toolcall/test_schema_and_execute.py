@@ -91,7 +91,7 @@ def test_stub_executor_is_deterministic_and_checks_arguments():
 
 
 def test_registered_implementations_run_and_their_failures_are_caught():
-    registry = ToolRegistry()
+    registry = ToolRegistry(sandbox=False)  # closures: in-process (the sandbox imports by name)
     seen = []
 
     @registry.register("book")
@@ -113,7 +113,7 @@ def test_registered_implementations_run_and_their_failures_are_caught():
 
 
 def test_stub_results_say_nothing_was_simulated_and_implementations_say_so():
-    registry = ToolRegistry()
+    registry = ToolRegistry(sandbox=False)  # closures: in-process (the sandbox imports by name)
     assert registry.execute(Call("book", {"city": "Oslo", "nights": 2}), TOOLS).simulated is False
     registry.register("book", lambda **arguments: {"ok": True})
     assert registry.execute(Call("book", {"city": "Oslo", "nights": 2}), TOOLS).simulated is True
@@ -121,7 +121,7 @@ def test_stub_results_say_nothing_was_simulated_and_implementations_say_so():
 
 
 def test_an_implementation_registered_for_a_schema_runs_only_for_that_schema():
-    registry = ToolRegistry()
+    registry = ToolRegistry(sandbox=False)  # closures: in-process (the sandbox imports by name)
     schema = TOOLS[0]["function"]["parameters"]
     registry.register("book", lambda **a: {"exact": True}, parameters=schema)
     other = [{"type": "function", "function": {"name": "book", "parameters": {
@@ -139,7 +139,7 @@ def test_an_implementation_registered_for_a_schema_runs_only_for_that_schema():
 def test_tool_errors_and_bad_results_are_reported_with_a_reason():
     from fcray.toolcall import ToolError
 
-    registry = ToolRegistry()
+    registry = ToolRegistry(sandbox=False)  # closures: in-process (the sandbox imports by name)
 
     @registry.register("book")
     def book(city, nights, **rest):
@@ -157,7 +157,7 @@ def test_a_call_past_the_time_limit_is_reported_and_later_calls_still_run():
     import time
 
     release = threading.Event()
-    registry = ToolRegistry(timeout_s=0.05)
+    registry = ToolRegistry(timeout_s=0.05, sandbox=False)
 
     @registry.register("book")
     def book(city, nights, **rest):
@@ -177,7 +177,7 @@ def test_a_call_past_the_time_limit_is_reported_and_later_calls_still_run():
     own = registry.execute(Call("book", {"city": "Oslo", "nights": 1}), TOOLS)
     assert own.reason == "raised" and "upstream" in own.detail
     # without a limit, the implementation runs in the calling thread
-    inline = ToolRegistry(timeout_s=None)
+    inline = ToolRegistry(timeout_s=None, sandbox=False)
     inline.register("book", lambda **a: {"thread": threading.current_thread().name})
     assert inline.execute(Call("book", {"city": "Oslo", "nights": 1}), TOOLS).result == {
         "thread": threading.current_thread().name}
@@ -197,7 +197,7 @@ def test_entry_point_plugins_are_loaded_once_on_first_use(monkeypatch):
         return points if group == "fcray.test" else []
 
     monkeypatch.setattr(execute, "entry_points", fake_entry_points)
-    registry = ToolRegistry(entry_points="fcray.test")
+    registry = ToolRegistry(entry_points="fcray.test", sandbox=False)
     assert loads == []  # nothing happens until the registry is used
     with pytest.warns(RuntimeWarning, match="'broken'.*its tools use the stub"):
         run = registry.execute(Call("book", {"city": "Oslo", "nights": 2}), TOOLS)
@@ -224,7 +224,7 @@ def test_the_default_registry_loads_the_installed_entry_points():
 def test_a_forked_child_runs_implementations_with_workers_of_its_own():
     import os
 
-    registry = ToolRegistry(timeout_s=2)
+    registry = ToolRegistry(timeout_s=2, sandbox=False)
     registry.register("book", lambda city, **rest: {"pid": os.getpid()})
     assert registry.execute(Call("book", {"city": "Oslo", "nights": 1}), TOOLS).ok  # the parent's worker is idle now
     read, write = os.pipe()
@@ -236,3 +236,58 @@ def test_a_forked_child_runs_implementations_with_workers_of_its_own():
     os.close(write)
     assert os.read(read, 64) == b"ok"
     os.waitpid(child, 0)
+
+
+# Implementations the sandbox imports by name (module-level): what each outcome looks like from a sandboxed
+# registry, the default one's mode.
+def _sandboxed_book(city, nights, **rest):
+    import os
+    import time
+
+    from fcray.toolcall import ToolError
+
+    if city == "Atlantis":
+        raise ToolError("city: unknown city 'Atlantis'")
+    if city == "Nowhere":
+        raise LookupError("no such city")
+    if city == "Weird":
+        return {"nights": float("nan")}
+    if city == "Slow":
+        time.sleep(30)
+    if city == "Crash":
+        os._exit(9)
+    if city == "Home":
+        return {"home": os.environ.get("HOME"), "secret": os.environ.get("FCRAY_TEST_SECRET")}
+    return {"booked": city, "nights": nights}
+
+
+@pytest.mark.parametrize("city, outcome", [
+    ("Oslo", (True, "", {"booked": "Oslo", "nights": 1})),
+    ("Atlantis", (False, "rejected", "city: unknown city 'Atlantis'")),
+    ("Nowhere", (False, "raised", "LookupError: no such city")),
+    ("Weird", (False, "bad_result", None)),
+    ("Slow", (False, "timeout", "'book' ran past 1 s")),
+    ("Crash", (False, "crashed", None)),
+])
+def test_a_sandboxed_registry_reports_every_outcome_and_keeps_working(city, outcome):
+    registry = ToolRegistry(timeout_s=1)
+    registry.register("book", _sandboxed_book)
+    run = registry.execute(Call("book", {"city": city, "nights": 1}), TOOLS)
+    ok, reason, detail = outcome
+    assert (run.ok, run.reason, run.simulated) == (ok, reason, True), run
+    if detail is not None:
+        assert (run.result if ok else run.detail) == detail
+    assert registry.execute(Call("book", {"city": "Oslo", "nights": 1}), TOOLS).result == {"booked": "Oslo", "nights": 1}
+
+
+def test_a_sandboxed_implementation_sees_none_of_the_callers_secrets(monkeypatch):
+    monkeypatch.setenv("FCRAY_TEST_SECRET", "s3cr3t")
+    registry = ToolRegistry()
+    registry.register("book", _sandboxed_book)
+    run = registry.execute(Call("book", {"city": "Home", "nights": 1}), TOOLS)
+    assert run.result["secret"] is None and "fcray-sandbox-" in run.result["home"]
+
+
+def test_a_sandboxed_registry_refuses_what_it_cannot_import():
+    with pytest.raises(ValueError, match="module-level function"):
+        ToolRegistry().register("book", lambda **a: {})
