@@ -458,6 +458,12 @@ class ServeConfig:
     accelerator_type: str | None = setting(
         None, help="GPU replicas: a Ray accelerator type such as L4, A10G, H100")
     tool_call_parser: str = setting("hermes", help="vLLM's parser for Qwen3's <tool_call> blocks")
+    reasoning_parser: str | None = setting(
+        "qwen3", help="vLLM's reasoning parser: a reply's <think>...</think> goes to `reasoning_content`, never "
+                      "into `content` (null: none, the tags stay in the text)")
+    enable_thinking: bool = setting(
+        False, help="chat_template_kwargs.enable_thinking for requests that do not set it: fcray trains and "
+                    "evaluates with thinking off, so its models are served that way unless a client asks")
     min_replicas: int = setting(1, help="autoscaling: fewest replicas")
     max_replicas: int = setting(1, help="autoscaling: most replicas")
     target_ongoing_requests: int = setting(16, help="autoscaling: ongoing requests per replica it scales to")

@@ -29,6 +29,7 @@ def engine_kwargs(config: FcrayConfig) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
         "enable_auto_tool_choice": True,
         "tool_call_parser": s.tool_call_parser,
+        **({"reasoning_parser": s.reasoning_parser} if s.reasoning_parser else {}),
         "max_num_seqs": e.max_num_seqs,
         "max_num_batched_tokens": e.max_num_batched_tokens,
         "max_model_len": e.max_model_len,
@@ -79,13 +80,15 @@ def default_model_source(config: FcrayConfig) -> str:
 
 
 def ingress_cls_config(config: FcrayConfig) -> dict[str, Any]:
-    """fcray's ingress, given the decoding settings when tool calls are constrained (absent otherwise)."""
+    """fcray's ingress with the serve defaults it applies to requests, and the decoding settings when tool
+    calls are constrained (absent otherwise)."""
     import dataclasses
 
-    out: dict[str, Any] = {"ingress_cls": INGRESS}
+    kwargs: dict[str, Any] = {"enable_thinking": config.serve.enable_thinking,
+                              "reasoning_parser": bool(config.serve.reasoning_parser)}
     if config.decoding.constrained:
-        out["ingress_extra_kwargs"] = {"decoding": dataclasses.asdict(config.decoding)}
-    return out
+        kwargs["decoding"] = dataclasses.asdict(config.decoding)
+    return {"ingress_cls": INGRESS, "ingress_extra_kwargs": kwargs}
 
 
 def serve_deploy_config(config: FcrayConfig, model_source: str | None = None) -> dict[str, Any]:

@@ -16,6 +16,11 @@ fcray's constrained decoding of tool calls:
   ONE structured-outputs backend, a constrained server's is LLGuidance (fcray's grammars need it), and
   vLLM's own required/named constraints are xgrammar structural tags that LLGuidance refuses.
 
+* clean replies: a request that does not set ``chat_template_kwargs.enable_thinking`` gets the server's
+  default (``serve.enable_thinking``, off: fcray trains and evaluates that way), so Qwen3's template writes
+  the empty think block into the prompt and the reply carries none; with thinking on, vLLM's reasoning
+  parser (``serve.reasoning_parser``) moves the reasoning to ``reasoning_content``.
+
 Everything else (routing, streaming, metrics, the other endpoints) is Ray Serve LLM's.
 """
 
@@ -51,9 +56,10 @@ def tool_schema_errors(tools: list[Any] | None) -> list[str]:
     return errors
 
 
-def request_grammar(body: Any, decoding: Any) -> str | None:
+def request_grammar(body: Any, decoding: Any, reasoning_parser: bool = False) -> str | None:
     """The tool-call grammar for a chat request under ``decoding``, or None when it is not constrained (no
-    tools, ``tool_choice`` none, or a constraint the client set itself)."""
+    tools, ``tool_choice`` none, or a constraint the client set itself). ``reasoning_parser``: the engine
+    has one, so vLLM applies the grammar after the reasoning, which the grammar then leaves out."""
     from fcray.toolcall.grammar import tool_call_grammar
 
     if decoding is None or not decoding.constrained or not getattr(body, "tools", None):
@@ -72,18 +78,22 @@ def request_grammar(body: Any, decoding: Any) -> str | None:
     else:  # a named tool (vLLM has checked that it is one of the offered tools)
         name = choice.function.name if hasattr(choice, "function") else choice["function"]["name"]
         tools, require_call, max_calls = [t for t in tools if t["function"]["name"] == name], True, 1
-    # Qwen3's template thinks unless told not to, and the model then writes <think>...</think> first, so the
-    # grammar starts with that block. (With a reasoning parser vLLM would apply the grammar after the reasoning
-    # instead, and the block must go: engine_kwargs sets none today.)
+    # With thinking on (Qwen3's template's default) the model writes <think>...</think> first. An engine with a
+    # reasoning parser applies the grammar only after it; one without sees the block, so the grammar has it.
     thinking = (getattr(body, "chat_template_kwargs", None) or {}).get("enable_thinking", True)
     return tool_call_grammar(tools, require_call=require_call, max_calls=max_calls,
-                             max_string_length=decoding.max_string_length, enable_thinking=bool(thinking))
+                             max_string_length=decoding.max_string_length,
+                             enable_thinking=bool(thinking) and not reasoning_parser)
 
 
 class FcrayIngress(OpenAiIngress):
-    def __init__(self, *args: Any, decoding: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, decoding: dict[str, Any] | None = None, enable_thinking: bool | None = None,
+                 reasoning_parser: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         from fcray.config import DecodingConfig
+
+        self.enable_thinking = enable_thinking  # None: the chat template's own default
+        self.reasoning_parser = reasoning_parser
 
         # tool_choice says per request whether a call is required (decoding.require_call is for offline runs).
         self.decoding = DecodingConfig(**{**decoding, "require_call": False}) if decoding else None
@@ -100,10 +110,12 @@ class FcrayIngress(OpenAiIngress):
         errors = tool_schema_errors(getattr(body, "tools", None))
         if errors:
             raise OpenAIHTTPException(400, "; ".join(errors), type="BadRequestError")
+        if self.enable_thinking is not None and "enable_thinking" not in (body.chat_template_kwargs or {}):
+            body.chat_template_kwargs = {**(body.chat_template_kwargs or {}), "enable_thinking": self.enable_thinking}
         from fcray.toolcall.grammar import GrammarError
 
         try:
-            grammar = request_grammar(body, self.decoding)
+            grammar = request_grammar(body, self.decoding, self.reasoning_parser)
         except GrammarError as error:
             raise OpenAIHTTPException(400, f"tools cannot be constrained to: {error}", type="BadRequestError") from None
         if grammar is not None:

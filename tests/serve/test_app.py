@@ -183,3 +183,60 @@ def test_a_client_grammar_from_fcray_reaches_the_engine(client, model):
                                                                          **NO_THINKING})
     (call,) = response.choices[0].message.tool_calls
     assert call.function.name == "get_weather" and len(json.loads(call.function.arguments)["city"]) <= 8
+
+
+# Clean replies: fcray serves with thinking off unless the client asks (its models are trained that way), so
+# Qwen3's template writes the empty think block into the prompt and the reply has none; with thinking on,
+# vLLM's reasoning parser keeps the reasoning out of `content`. The random model is steered: a regex fixes the
+# answer's text (vLLM applies it after the reasoning), logit_bias on </think> ends the reasoning at once.
+EMPTY_THINK = "<think>\n\n</think>\n\n"
+
+
+def _prompt_text(response, tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    ids = (response.model_extra or {}).get("prompt_token_ids")
+    assert ids, "vLLM returned no prompt_token_ids"
+    return AutoTokenizer.from_pretrained(tiny_model_dir).decode(ids)
+
+
+def _stream_text(stream):
+    content, reasoning = "", ""
+    for chunk in stream:
+        for choice in chunk.choices:
+            content += choice.delta.content or ""
+            reasoning += (choice.delta.model_extra or {}).get("reasoning") or ""
+    return content, reasoning
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_default_request_gets_no_think_tags(client, model, tiny_model_dir, stream):
+    kwargs = dict(model=model, messages=QUESTION, max_tokens=32, temperature=0,
+                  extra_body={**_forced(re.escape("It is 3 in Oslo.")), "return_token_ids": True})
+    if stream:
+        content, reasoning = _stream_text(client.chat.completions.create(stream=True, **kwargs))
+    else:
+        response = client.chat.completions.create(**kwargs)
+        assert _prompt_text(response, tiny_model_dir).endswith(EMPTY_THINK)  # thinking off: the template closed it
+        content = response.choices[0].message.content
+        reasoning = (response.choices[0].message.model_extra or {}).get("reasoning")
+    assert content == "It is 3 in Oslo." and not reasoning
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_with_thinking_on_the_reasoning_stays_out_of_content(client, model, tiny_model_dir, stream):
+    from transformers import AutoTokenizer
+
+    end = AutoTokenizer.from_pretrained(tiny_model_dir).convert_tokens_to_ids("</think>")
+    kwargs = dict(model=model, messages=QUESTION, max_tokens=32, temperature=0, logit_bias={str(end): 100},
+                  extra_body={**_forced(re.escape("It is 3 in Oslo.")), "return_token_ids": True,
+                              "chat_template_kwargs": {"enable_thinking": True}})
+    if stream:
+        content, reasoning = _stream_text(client.chat.completions.create(stream=True, **kwargs))
+    else:
+        response = client.chat.completions.create(**kwargs)
+        assert not _prompt_text(response, tiny_model_dir).endswith(EMPTY_THINK)  # the client's choice kept
+        content = response.choices[0].message.content
+        reasoning = (response.choices[0].message.model_extra or {}).get("reasoning")
+    assert content == "It is 3 in Oslo."
+    assert "<think>" not in (reasoning or "") and "</think>" not in (reasoning or "")

@@ -58,7 +58,10 @@ def test_bad_serve_settings_are_named(override, message):
 def test_constrained_decoding_reaches_the_ingress_only_when_on():
     from fcray.serve.config import ingress_cls_config
 
-    assert ingress_cls_config(load_config("tiny")) == {"ingress_cls": "fcray.serve.ingress:FcrayIngress"}
+    # thinking off unless a client asks (fcray trains that way), reasoning moved out of content by vLLM's parser
+    assert ingress_cls_config(load_config("tiny")) == {"ingress_cls": "fcray.serve.ingress:FcrayIngress",
+                                                       "ingress_extra_kwargs": {"enable_thinking": False,
+                                                                                "reasoning_parser": True}}
     on = ingress_cls_config(load_config("tiny", overrides=["decoding.constrained=true", "decoding.max_calls=2"]))
     assert on["ingress_extra_kwargs"]["decoding"]["constrained"] is True
     assert on["ingress_extra_kwargs"]["decoding"]["max_calls"] == 2
@@ -119,3 +122,6 @@ def test_which_requests_the_ingress_constrains_and_how(request_fields, expected)
     assert not re.search("think", request_grammar(ChatCompletionRequest(
         model="m", messages=[{"role": "user", "content": "hi"}], chat_template_kwargs={"enable_thinking": False},
         **fields), DecodingConfig(constrained=True)))
+    # an engine with a reasoning parser applies the grammar after the reasoning: no think block in it
+    assert request_grammar(body, DecodingConfig(constrained=True), reasoning_parser=True).splitlines()[1] == (
+        f"start: {answer}")

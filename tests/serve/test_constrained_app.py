@@ -114,13 +114,15 @@ def test_a_named_tool_is_the_one_call(client, model):
     assert call.function.name == "get_time" and _valid(call, TOOLS)
 
 
-def test_with_thinking_on_the_call_follows_the_think_block(client, model, bias):
-    """Qwen3's served default (no chat_template_kwargs): the grammar starts with <think>...</think>; the push on
-    </think> ends the block at once, then the grammar admits only a call."""
+def test_with_thinking_on_the_call_follows_the_reasoning(client, model, bias):
+    """A client that asks for thinking: vLLM's reasoning parser applies the grammar after </think> (the push
+    ends the reasoning at once), and then the grammar admits only a call; no reasoning in content."""
     response = client.chat.completions.create(model=model, messages=QUESTION, tools=TOOLS, tool_choice="required",
-                                              max_tokens=128, temperature=0, logit_bias=bias("</think>"))
-    calls = response.choices[0].message.tool_calls
-    assert calls and all(_valid(call, TOOLS) for call in calls), response.choices[0]
+                                              max_tokens=128, temperature=0, logit_bias=bias("</think>"),
+                                              extra_body={"chat_template_kwargs": {"enable_thinking": True}})
+    message = response.choices[0].message
+    assert message.tool_calls and all(_valid(call, TOOLS) for call in message.tool_calls), response.choices[0]
+    assert "think>" not in (message.content or "")
 
 
 def test_client_constraints_still_apply_on_the_llguidance_engine(client, model, no_whitespace):
