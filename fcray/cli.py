@@ -335,8 +335,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
         url = deploy(config, head.address, args.model).url
     from fcray.workdir import bench_dir
 
+    from fcray.credentials import client_api_key
+
     out = bench_dir(config)
-    rows = bench_into(out, url, model_id, config.bench)
+    # serve.api_key when set (fcray's own server), else $OPENAI_API_KEY
+    rows = bench_into(out, url, model_id, config.bench, api_key=client_api_key(config.serve.api_key, "serve.api_key"))
     print(f"fcray bench: {len(rows)} cells -> {out / 'results.json'}, {out / 'load_test.png'} "
           f"(`fcray report` adds the plot to the report)")
     return 0

@@ -25,6 +25,7 @@ def serve_and_score(config: FcrayConfig, head, model: Path, say=print) -> dict:
 
     from fcray.bench.loadgen import bench_into
     from fcray.cluster import use_head
+    from fcray.credentials import client_api_key
     from fcray.data.pipeline import validation_examples
     from fcray.eval.run import run_eval
     from fcray.eval.stages import eval_dir
@@ -37,10 +38,12 @@ def serve_and_score(config: FcrayConfig, head, model: Path, say=print) -> dict:
     out = eval_dir(config) / "served"
     shutil.rmtree(out, ignore_errors=True)  # a served name says nothing of which weights: always score anew
     try:
+        key = config.serve.api_key or config.eval.api_key  # the served app's key, where clients find it
         results = run_eval(deployment.model_id, validation_examples(config.workdir),
-                           replace(config.eval, backend="endpoint", endpoint=deployment.url), out,
+                           replace(config.eval, backend="endpoint", endpoint=deployment.url, api_key=key), out,
                            decoding=config.decoding)
-        bench_into(bench_dir(config), deployment.url, deployment.model_id, config.bench)
+        bench_into(bench_dir(config), deployment.url, deployment.model_id, config.bench,
+                   api_key=client_api_key(key, "serve.api_key"))
         return results
     finally:
         shutdown(head.address)

@@ -41,10 +41,10 @@ def wait_until(ready: Callable[[], Any], what: str, timeout_s: float, interval_s
         time.sleep(interval_s)
 
 
-def get_json(url: str, timeout: float = 2) -> tuple[int, Any]:
+def get_json(url: str, timeout: float = 2, headers: dict[str, str] | None = None) -> tuple[int, Any]:
     """(HTTP status, parsed JSON body or None) of a GET; status 0 when nothing answered."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=timeout) as response:
             try:
                 return response.status, json.loads(response.read() or b"null")
             except ValueError:

@@ -17,9 +17,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "fcray"
 
 # Bottom to top. A top-level module or package of fcray belongs to exactly one layer.
 LAYERS: list[tuple[str, ...]] = [
-    ("fcray", "toolcall", "progress", "readiness", "sandbox"),  # pure: the package root, tool-call checking/rewards,
+    ("fcray", "toolcall", "progress", "readiness", "sandbox", "credentials"),  # pure: the package root, tool-call checking/rewards,
                                                     # progress reports, waiting for a service to come up,
-                                                    # confining what executes model output
+                                                    # confining what executes model output, API keys by reference
     ("config",),                        # typed configs and presets
     ("workdir", "data", "synth"),       # the run-folder layout; canonical examples and their sources
     ("model",),                         # the embedded base model and model-folder helpers

@@ -84,7 +84,7 @@ async def one_request(client: Any, model: str, prompt: str, max_tokens: int) -> 
     start = time.perf_counter()
     first = last = None
     gaps: list[float] = []  # between streamed chunks (their count backs up a missing usage report)
-    usage = None
+    usage = finish = None
     try:
         stream = await client.chat.completions.create(
             model=model, messages=[{"role": "user", "content": prompt}], tools=TOOLS, max_tokens=max_tokens,
@@ -95,8 +95,10 @@ async def one_request(client: Any, model: str, prompt: str, max_tokens: int) -> 
                 usage = chunk.usage
             if not chunk.choices:
                 continue
+            finish = chunk.choices[0].finish_reason or finish
             delta = chunk.choices[0].delta
-            if delta.content or delta.tool_calls:
+            extra = delta.model_extra or {}  # a reasoning parser streams the thinking as `reasoning`: tokens too
+            if delta.content or delta.tool_calls or extra.get("reasoning") or extra.get("reasoning_content"):
                 now = time.perf_counter()
                 if first is None:
                     first = now
@@ -104,10 +106,15 @@ async def one_request(client: Any, model: str, prompt: str, max_tokens: int) -> 
                     gaps.append(now - last)
                 last = now
     except Exception as error:  # one failed request is a data point (counted), not the end of the test
-        return RequestResult(False, f"{type(error).__name__}: {str(error)[:200]}")
+        # a stream cut after tokens arrived is a different fault from a request that never got an answer
+        where = " after the first token" if first is not None else ""
+        return RequestResult(False, f"{type(error).__name__}{where}: {str(error)[:200]}",
+                             e2e_s=time.perf_counter() - start)
     end = time.perf_counter()
     if first is None:
         return RequestResult(False, "no token streamed", e2e_s=end - start)
+    if finish is None:  # the stream ended without saying why: cut short, not a finished answer
+        return RequestResult(False, "IncompleteStream: the stream ended without a finish_reason", e2e_s=end - start)
     output = usage.completion_tokens if usage else len(gaps) + 1
     # inter-token latency as time per output token after the first (TPOT): a server that streams several
     # tokens per chunk (Ray Serve LLM batches its stream) makes chunk gaps meaningless
@@ -150,13 +157,13 @@ def make_prompt(target_tokens: int, count_tokens) -> str:
     return text
 
 
-def endpoint_token_counter(url: str, model: str):
+def endpoint_token_counter(url: str, model: str, api_key: str | None = None):
     """Counts a user message's tokens as the server does: the prompt tokens it reports for the message,
     less those of an empty one (the chat template's and the tools' own). Works with any OpenAI-compatible
     server."""
     import openai
 
-    client = openai.OpenAI(base_url=url, api_key="EMPTY", max_retries=2, timeout=120)
+    client = openai.OpenAI(base_url=url, api_key=_key(api_key), max_retries=2, timeout=120)
 
     def prompt_tokens(text: str) -> int | None:
         try:
@@ -172,12 +179,20 @@ def endpoint_token_counter(url: str, model: str):
     return lambda text: None if (n := prompt_tokens(text)) is None else n - template
 
 
-def model_context(url: str, model: str) -> int | None:
+def _key(api_key: str | None) -> str:
+    """The key to send: ``api_key`` as given, else $OPENAI_API_KEY, else none."""
+    from fcray.credentials import client_api_key
+
+    return api_key or client_api_key(None, "api_key")
+
+
+def model_context(url: str, model: str, api_key: str | None = None) -> int | None:
     """The served model's context length, when the server says: vLLM's model card has ``max_model_len``,
     Ray Serve LLM's ``metadata.max_request_context_length``."""
+    from fcray.credentials import bearer
     from fcray.readiness import get_json
 
-    code, body = get_json(f"{url}/models", timeout=10)
+    code, body = get_json(f"{url}/models", timeout=10, headers=bearer(_key(api_key)))
     if code != 200 or not isinstance(body, dict):
         return None
     card = next((c for c in body.get("data", []) if c.get("id") == model), {})
@@ -198,8 +213,8 @@ CSV_FIRST = ["prompt_tokens", "concurrency", "requests", "errors", "ttft_p50_s",
              "e2e_p50_s", "e2e_p95_s", "e2e_p99_s", "requests_per_s", "output_tokens_per_s", "input_tokens_per_s"]
 
 
-def run_matrix(url: str, model: str, config: BenchConfig, out: str | Path | None = None, log=print
-               ) -> list[dict[str, Any]]:
+def run_matrix(url: str, model: str, config: BenchConfig, out: str | Path | None = None, log=print,
+               api_key: str | None = None) -> list[dict[str, Any]]:
     """Every (prompt length, concurrency) cell against ``url``; rows written to ``out`` (JSON, and CSV beside
     it) as they come. A length that does not fit the model's context with ``max_tokens`` is skipped with a
     row saying so."""
@@ -207,9 +222,9 @@ def run_matrix(url: str, model: str, config: BenchConfig, out: str | Path | None
 
     from fcray.progress import report as report_progress
 
-    counter = endpoint_token_counter(url, model)
+    counter = endpoint_token_counter(url, model, api_key)
     cells = len(config.prompt_lengths) * len(config.concurrency)
-    context = model_context(url, model)
+    context = model_context(url, model, api_key)
     rows: list[dict[str, Any]] = []
     done_cells = [0]
 
@@ -220,7 +235,8 @@ def run_matrix(url: str, model: str, config: BenchConfig, out: str | Path | None
             write_csv(rows, Path(out).with_suffix(".csv"))
 
     async def main() -> None:
-        client = openai.AsyncOpenAI(base_url=url, api_key="EMPTY", max_retries=0, timeout=config.request_timeout_s)
+        client = openai.AsyncOpenAI(base_url=url, api_key=_key(api_key), max_retries=0,
+                                    timeout=config.request_timeout_s)
         try:
             # warm-up (not measured): first requests pay for compilation and caches
             warm = make_prompt(min(config.prompt_lengths), counter)
@@ -254,11 +270,13 @@ def run_matrix(url: str, model: str, config: BenchConfig, out: str | Path | None
     return rows
 
 
-def bench_into(folder: str | Path, url: str, model: str, config: BenchConfig, log=print) -> list[dict[str, Any]]:
-    """The matrix into ``folder``: results.json, results.csv and load_test.png (what `fcray report` plots)."""
+def bench_into(folder: str | Path, url: str, model: str, config: BenchConfig, log=print,
+               api_key: str | None = None) -> list[dict[str, Any]]:
+    """The matrix into ``folder``: results.json, results.csv and load_test.png (what `fcray report` plots).
+    ``api_key``: the key to send (None: $OPENAI_API_KEY, else none)."""
     from fcray.eval.report import plot_load_test
 
-    rows = run_matrix(url, model, config, Path(folder) / "results.json", log=log)
+    rows = run_matrix(url, model, config, Path(folder) / "results.json", log=log, api_key=api_key)
     plot_load_test(rows, Path(folder) / "load_test.png")
     return rows
 

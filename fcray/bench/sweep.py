@@ -61,7 +61,8 @@ def _trial(params: dict[str, Any]) -> dict[str, Any]:
         serve.delete(name)
     score = row["output_tokens_per_s"] if row["meets_slo"] else 0.0
     metrics = {"score": score, **{k: row[k] for k in ("output_tokens_per_s", "ttft_p95_s", "itl_p50_s", "e2e_p95_s",
-                                                     "requests_per_s", "errors", "meets_slo")}}
+                                                     "requests_per_s", "errors", "meets_slo")},
+               "errors_by_type": json.dumps(row["errors_by_type"])}  # a string: Tune flattens dicts
     tune.report(metrics)
     return metrics
 
@@ -92,6 +93,10 @@ def pareto_front(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted((t for t in done if not dominated(t)), key=lambda t: t["ttft_p95_s"])
 
 
+def _kinds(errors_by_type: dict[str, int]) -> str:
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(errors_by_type.items()))
+
+
 def sweep_report(summary: dict[str, Any]) -> str:
     """The sweep's Markdown report: every trial, the Pareto front, the choice and why."""
     slo = summary["slo_ttft_p95_ms"]
@@ -104,9 +109,11 @@ def sweep_report(summary: dict[str, Any]) -> str:
         if "error" in t:
             lines.append(f"| {t['max_num_seqs']} | {t['max_num_batched_tokens']} | failed: {t['error'][:120]} | | | | |")
             continue
+        ttft = "-" if t["ttft_p95_s"] is None else f"{t['ttft_p95_s'] * 1000:.0f}"  # None: no request succeeded
+        e2e = "-" if t["e2e_p95_s"] is None else f"{t['e2e_p95_s']:.2f}"
+        errors = f"{t['errors']}" + (f" ({_kinds(t['errors_by_type'])})" if t.get("errors_by_type") else "")
         lines.append(f"| {t['max_num_seqs']} | {t['max_num_batched_tokens']} | {t['output_tokens_per_s']:.1f} | "
-                     f"{t['ttft_p95_s'] * 1000:.0f} | {t['e2e_p95_s']:.2f} | {t['errors']} | "
-                     f"{'meets' if t['meets_slo'] else 'misses'} |")
+                     f"{ttft} | {e2e} | {errors} | {'meets' if t['meets_slo'] else 'misses'} |")
     front = pareto_front(summary["trials"])
     lines += ["", "Pareto front (TTFT P95 vs tokens/s): " + ", ".join(
         f"({t['max_num_seqs']}, {t['max_num_batched_tokens']})" for t in front), ""]
@@ -157,7 +164,8 @@ def run_sweep(config: FcrayConfig, model_source: str, out: str | Path, storage_p
         trials.append({"max_num_seqs": result.config["max_num_seqs"],
                        "max_num_batched_tokens": result.config["max_num_batched_tokens"],
                        **{k: result.metrics[k] for k in ("score", "output_tokens_per_s", "ttft_p95_s", "itl_p50_s",
-                                                         "e2e_p95_s", "requests_per_s", "errors", "meets_slo")}})
+                                                         "e2e_p95_s", "requests_per_s", "errors", "meets_slo")},
+                       "errors_by_type": json.loads(result.metrics.get("errors_by_type") or "{}")})
     passing = [t for t in trials if t.get("meets_slo")]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

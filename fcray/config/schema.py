@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import MISSING, dataclass, field
 from typing import Any, Callable, Literal
 
+from fcray.credentials import check_reference
+
 
 class ConfigError(ValueError):
     """A configuration value is wrong. The message names the key (and file, when known)."""
@@ -400,7 +402,9 @@ class EvalConfig:
                                    factory=_eval_engine)
     endpoint: str | None = setting(
         None, help="endpoint backend: OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1")
-    api_key: str | None = setting(None, help="endpoint backend: bearer token, if the server needs one")
+    api_key: str | None = setting(
+        None, help="endpoint backend: where the server's key is, env:NAME or file:PATH (never the key itself); "
+                   "null: $OPENAI_API_KEY if set, else none")
     endpoint_api: str = setting(
         "chat", help="endpoint backend: chat (chat completions with tools: the server's template and tool "
                      "parser) | completions (the prompt rendered by fcray with eval.tokenizer, sent as text; the "
@@ -426,6 +430,10 @@ class EvalConfig:
         _check(self.engine.max_model_len > self.max_new_tokens, "eval.engine.max_model_len",
                f"must exceed eval.max_new_tokens ({self.max_new_tokens}) to leave room for the prompt")
         _check(self.concurrency >= 1, "eval.concurrency", "must be >= 1")
+        try:
+            check_reference(self.api_key, "eval.api_key")
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
         apis = ("chat", "completions")
         _check(self.endpoint_api in apis, "eval.endpoint_api", f"must be one of {apis}, got '{self.endpoint_api}'")
         if self.backend == "endpoint":
@@ -468,10 +476,27 @@ class ServeConfig:
     max_replicas: int = setting(1, help="autoscaling: most replicas")
     target_ongoing_requests: int = setting(16, help="autoscaling: ongoing requests per replica it scales to")
     max_ongoing_requests: int = setting(64, help="requests a replica accepts before Serve queues them")
-    host: str = setting("0.0.0.0", help="the HTTP proxy's address")
+    host: str = setting("127.0.0.1", help="the HTTP proxy's address: loopback unless told otherwise (0.0.0.0: "
+                                         "every interface; set serve.api_key then)")
     port: int = setting(8000, help="the HTTP proxy's port")
+    api_key: str | None = setting(
+        None, help="require `Authorization: Bearer <key>` (else 401): where the key is, env:NAME or file:PATH, "
+                   "read by the ingress on its node (never the key itself: it would land in shell history and "
+                   "in the Serve config); fcray's bench and eval clients read it from the same place")
+    max_request_bytes: int = setting(2 << 20, help="a larger request body is refused with 413")
+    max_tools: int = setting(128, help="a chat request offering more tools is refused with 400")
+    max_output_tokens: int | None = setting(
+        None, help="a request asking for more (max_tokens / max_completion_tokens) is refused with 400 (null: "
+                   "serve.engine.max_model_len)")
 
     def __post_init__(self) -> None:
+        try:
+            check_reference(self.api_key, "serve.api_key")
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+        _check(self.max_request_bytes > 0 and self.max_tools > 0, "serve.max_request_bytes",
+               "max_request_bytes and max_tools must be > 0")
+        _check(self.max_output_tokens is None or self.max_output_tokens > 0, "serve.max_output_tokens", "must be > 0")
         _check(1 <= self.min_replicas <= self.max_replicas, "serve.min_replicas",
                f"need 1 <= min_replicas <= max_replicas, got {self.min_replicas} and {self.max_replicas}")
         if not self.engine.on_gpu:

@@ -156,10 +156,12 @@ class EndpointBackend:
     def __init__(self, model: str, config: EvalConfig, decoding: DecodingConfig | None = None) -> None:
         import openai
 
+        from fcray.credentials import client_api_key
+
         if not config.endpoint:
             raise EvalError("eval.backend=endpoint needs eval.endpoint, e.g. eval.endpoint=http://127.0.0.1:8000/v1")
         self.config, self.model, self.decoding = config, model, decoding
-        self.client = openai.OpenAI(base_url=config.endpoint, api_key=config.api_key or "EMPTY",
+        self.client = openai.OpenAI(base_url=config.endpoint, api_key=client_api_key(config.api_key, "eval.api_key"),
                                     timeout=config.request_timeout_s, max_retries=2)
         try:
             served = [m.id for m in self.client.models.list().data]

@@ -84,8 +84,12 @@ def ingress_cls_config(config: FcrayConfig) -> dict[str, Any]:
     calls are constrained (absent otherwise)."""
     import dataclasses
 
-    kwargs: dict[str, Any] = {"enable_thinking": config.serve.enable_thinking,
-                              "reasoning_parser": bool(config.serve.reasoning_parser)}
+    s = config.serve
+    kwargs: dict[str, Any] = {"enable_thinking": s.enable_thinking, "reasoning_parser": bool(s.reasoning_parser),
+                              "limits": {"max_request_bytes": s.max_request_bytes, "max_tools": s.max_tools,
+                                         "max_output_tokens": s.max_output_tokens or s.engine.max_model_len}}
+    if s.api_key:
+        kwargs["api_key"] = s.api_key  # the reference (env:NAME / file:PATH): the ingress reads the key itself
     if config.decoding.constrained:
         kwargs["decoding"] = dataclasses.asdict(config.decoding)
     return {"ingress_cls": INGRESS, "ingress_extra_kwargs": kwargs}

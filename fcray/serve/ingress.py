@@ -21,19 +21,44 @@ fcray's constrained decoding of tool calls:
   the empty think block into the prompt and the reply carries none; with thinking on, vLLM's reasoning
   parser (``serve.reasoning_parser``) moves the reasoning to ``reasoning_content``.
 
+* auth: with ``serve.api_key`` (a reference, env:NAME or file:PATH, which the ingress reads on its node)
+  every endpoint requires ``Authorization: Bearer <key>`` and answers 401 in the OpenAI error shape
+  otherwise (the key is compared in constant time, by digest);
+* request limits: a body over ``max_request_bytes`` is a 413, more than ``max_tools`` tools or a
+  ``max_tokens`` over ``max_output_tokens`` a 400 — before anything reaches the engine.
+
 Everything else (routing, streaming, metrics, the other endpoints) is Ray Serve LLM's.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import hmac
+import inspect
 from typing import Any
 
 from fastapi import HTTPException, Request, Response
 from ray.llm._internal.serve.core.configs.openai_api_models import (  # no public alias in Ray 2.60
     ChatCompletionRequest,
+    CompletionRequest,
     OpenAIHTTPException,
 )
+from ray.llm._internal.serve.core.ingress.ingress import DEFAULT_ENDPOINTS
 from ray.serve.llm.ingress import OpenAiIngress
+
+
+# Ray Serve LLM's error body names the exception's class as the OpenAI error "type": one class per type.
+class BadRequestError(OpenAIHTTPException):
+    pass
+
+
+class AuthenticationError(OpenAIHTTPException):
+    pass
+
+
+class NotFoundError(OpenAIHTTPException):
+    pass
 
 
 def tool_schema_errors(tools: list[Any] | None) -> list[str]:
@@ -88,12 +113,17 @@ def request_grammar(body: Any, decoding: Any, reasoning_parser: bool = False) ->
 
 class FcrayIngress(OpenAiIngress):
     def __init__(self, *args: Any, decoding: dict[str, Any] | None = None, enable_thinking: bool | None = None,
-                 reasoning_parser: bool = False, **kwargs: Any) -> None:
+                 reasoning_parser: bool = False, api_key: str | None = None,
+                 limits: dict[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         from fcray.config import DecodingConfig
+        from fcray.credentials import resolve
 
         self.enable_thinking = enable_thinking  # None: the chat template's own default
         self.reasoning_parser = reasoning_parser
+        self.limits = limits or {}
+        # A missing key fails the deployment here, naming the reference: never an open endpoint by accident.
+        self._key_digest = hashlib.sha256(resolve(api_key, "serve.api_key").encode()).digest() if api_key else None
 
         # tool_choice says per request whether a call is required (decoding.require_call is for offline runs).
         self.decoding = DecodingConfig(**{**decoding, "require_call": False}) if decoding else None
@@ -102,14 +132,43 @@ class FcrayIngress(OpenAiIngress):
         try:
             return await super()._get_model_id(model)
         except HTTPException as error:
-            kind = "NotFoundError" if error.status_code == 404 else "BadRequestError"
+            kind = NotFoundError if error.status_code == 404 else BadRequestError
             served = sorted(self._model_cards)
-            raise OpenAIHTTPException(error.status_code, f"{error.detail} Served models: {served}", type=kind) from None
+            raise kind(error.status_code, f"{error.detail} Served models: {served}") from None
+
+    def authorize(self, request: Request) -> None:
+        if self._key_digest is None:
+            return
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+                hashlib.sha256(token.strip().encode()).digest(), self._key_digest):
+            raise AuthenticationError(401, "missing or wrong API key: send 'Authorization: Bearer <key>' with the "
+                                           "key serve.api_key points to")
+
+    async def check_limits(self, body: Any, request: Request) -> None:
+        size = int(request.headers.get("content-length") or len(await request.body()))
+        if size > self.limits.get("max_request_bytes", size):
+            raise BadRequestError(413, f"request body of {size} bytes is over the server's limit of "
+                                       f"{self.limits['max_request_bytes']} (serve.max_request_bytes)")
+        tools = len(getattr(body, "tools", None) or [])
+        if tools > self.limits.get("max_tools", tools):
+            raise BadRequestError(400, f"{tools} tools offered; this server takes at most "
+                                       f"{self.limits['max_tools']} (serve.max_tools)")
+        for field in ("max_tokens", "max_completion_tokens"):
+            asked = getattr(body, field, None)
+            if asked is not None and asked > self.limits.get("max_output_tokens", asked):
+                raise BadRequestError(400, f"{field}={asked} is over this server's limit of "
+                                           f"{self.limits['max_output_tokens']} (serve.max_output_tokens)")
+
+    async def completions(self, body: CompletionRequest, request: Request) -> Response:
+        await self.check_limits(body, request)
+        return await super().completions(body, request)
 
     async def chat(self, body: ChatCompletionRequest, request: Request) -> Response:
+        await self.check_limits(body, request)
         errors = tool_schema_errors(getattr(body, "tools", None))
         if errors:
-            raise OpenAIHTTPException(400, "; ".join(errors), type="BadRequestError")
+            raise BadRequestError(400, "; ".join(errors))
         if self.enable_thinking is not None and "enable_thinking" not in (body.chat_template_kwargs or {}):
             body.chat_template_kwargs = {**(body.chat_template_kwargs or {}), "enable_thinking": self.enable_thinking}
         from fcray.toolcall.grammar import GrammarError
@@ -117,10 +176,35 @@ class FcrayIngress(OpenAiIngress):
         try:
             grammar = request_grammar(body, self.decoding, self.reasoning_parser)
         except GrammarError as error:
-            raise OpenAIHTTPException(400, f"tools cannot be constrained to: {error}", type="BadRequestError") from None
+            raise BadRequestError(400, f"tools cannot be constrained to: {error}") from None
         if grammar is not None:
             from vllm.sampling_params import StructuredOutputsParams
 
             body.structured_outputs = StructuredOutputsParams(grammar=grammar)
             body.tool_choice = "auto"  # the grammar is the constraint now; vLLM parses the calls as for auto
         return await super().chat(body, request)
+
+
+def _guarded(method: Any) -> Any:
+    """``method`` (an endpoint) behind :meth:`FcrayIngress.authorize`, with FastAPI's view of its signature
+    plus the ``request`` it needs for the header (models and model_data have none of their own)."""
+    signature = inspect.signature(method, eval_str=True)
+    own_request = "request" in signature.parameters
+    parameters = list(signature.parameters.values())
+    if not own_request:
+        parameters.append(inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request))
+
+    @functools.wraps(method)
+    async def endpoint(self: FcrayIngress, *args: Any, **kwargs: Any) -> Any:
+        request = kwargs["request"] if own_request else kwargs.pop("request")
+        self.authorize(request)
+        return await method(self, *args, **kwargs)
+
+    endpoint.__signature__ = signature.replace(parameters=parameters)
+    return endpoint
+
+
+# Every endpoint Ray Serve LLM's FastAPI app routes to (its DEFAULT_ENDPOINTS), so none is left open.
+for _name in DEFAULT_ENDPOINTS:
+    setattr(FcrayIngress, _name, _guarded(getattr(FcrayIngress, _name)))
+

@@ -31,14 +31,30 @@ METRICS_PORT = 8080
 LABELS = {"app.kubernetes.io/part-of": "fcray"}
 
 
-def _container(name: str, cpu: int, memory: str, gpus: int = 0, ports: list[dict] | None = None) -> dict[str, Any]:
+# Secrets, created once per namespace (docs/serving.md#deploying-on-kubernetes-with-kuberay):
+#   kubectl create secret generic fcray-api-key --from-literal=api-key="$(openssl rand -hex 32)"
+#   kubectl create secret generic hf-token --from-literal=token=hf_...    (only for gated or private models)
+API_KEY_SECRET, API_KEY_ENV = "fcray-api-key", "FCRAY_API_KEY"  # the qwen3-0.6b preset's serve.api_key=env:...
+HF_TOKEN_SECRET = "hf-token"
+
+
+def _secret_env(name: str, secret: str, key: str, optional: bool) -> dict[str, Any]:
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key, "optional": optional}}}
+
+
+def _container(name: str, cpu: int, memory: str, gpus: int = 0, ports: list[dict] | None = None,
+               serves: bool = False) -> dict[str, Any]:
     limits: dict[str, Any] = {"cpu": str(cpu), "memory": memory, **({"nvidia.com/gpu": str(gpus)} if gpus else {})}
+    env = [{"name": "HF_HOME", "value": f"{SHARED}/hf"}, {"name": "FCRAY_CACHE", "value": f"{SHARED}/fcray-cache"},
+           _secret_env("HF_TOKEN", HF_TOKEN_SECRET, "token", optional=True)]
+    if serves:  # the ingress reads the key on its pod; without the Secret the pod does not start (no open API)
+        env.append(_secret_env(API_KEY_ENV, API_KEY_SECRET, "api-key", optional=False))
     return {
         "name": name, "image": IMAGE, "imagePullPolicy": "IfNotPresent",
         "resources": {"requests": dict(limits), "limits": dict(limits)},
         "ports": (ports or []) + [{"name": "metrics", "containerPort": METRICS_PORT}],
         "volumeMounts": [{"name": "shared", "mountPath": SHARED}, {"name": "dshm", "mountPath": "/dev/shm"}],
-        "env": [{"name": "HF_HOME", "value": f"{SHARED}/hf"}, {"name": "FCRAY_CACHE", "value": f"{SHARED}/fcray-cache"}],
+        "env": env,
     }
 
 
@@ -53,12 +69,13 @@ def _pod(container: dict[str, Any], gpu: bool) -> dict[str, Any]:
     return {"metadata": {"labels": dict(LABELS)}, "spec": spec}
 
 
-def cluster_spec(gpu_workers: tuple[int, int] = (0, 4)) -> dict[str, Any]:
-    """A RayCluster spec: CPU head (schedules nothing), GPU workers autoscaled between the bounds."""
+def cluster_spec(gpu_workers: tuple[int, int] = (0, 4), serves: bool = False) -> dict[str, Any]:
+    """A RayCluster spec: CPU head (schedules nothing), GPU workers autoscaled between the bounds.
+    ``serves``: the cluster runs fcray's Serve app, whose ingress needs the API key."""
     head = _container("ray-head", 4, "16Gi", ports=[{"name": "gcs", "containerPort": 6379},
                                                     {"name": "dashboard", "containerPort": 8265},
-                                                    {"name": "serve", "containerPort": 8000}])
-    worker = _container("ray-worker", 8, "48Gi", gpus=1)
+                                                    {"name": "serve", "containerPort": 8000}], serves=serves)
+    worker = _container("ray-worker", 8, "48Gi", gpus=1, serves=serves)
     return {
         "rayVersion": RAY_VERSION,
         "enableInTreeAutoscaling": True,
@@ -107,7 +124,8 @@ def rayservice(config: FcrayConfig) -> dict[str, Any]:
         "metadata": {"name": "fcray-serve", "labels": dict(LABELS)},
         "spec": {
             "serveConfigV2": serve_config_text(config.preset),
-            "rayClusterConfig": cluster_spec(gpu_workers=(config.serve.min_replicas, config.serve.max_replicas)),
+            "rayClusterConfig": cluster_spec(gpu_workers=(config.serve.min_replicas, config.serve.max_replicas),
+                                             serves=True),
         },
     }
 

@@ -57,7 +57,10 @@ def deploy(config: FcrayConfig, dashboard: str, model: str | None = None, host: 
     """Deploy on the cluster whose dashboard is at ``dashboard`` and wait for the API to list the model."""
     from ray.dashboard.modules.serve.sdk import ServeSubmissionClient
 
+    from fcray.credentials import bearer, client_api_key
+
     source = model_to_serve(config, model)
+    headers = bearer(client_api_key(config.serve.api_key, "serve.api_key"))  # before deploying: fails fast
     ServeSubmissionClient(dashboard).deploy_applications(serve_deploy_config(config, source))
     url = f"http://{host}:{config.serve.port}/v1"
     log(f"[fcray serve] deploying {source} as '{config.serve.model_id}' on {dashboard}; API at {url}")
@@ -65,7 +68,7 @@ def deploy(config: FcrayConfig, dashboard: str, model: str | None = None, host: 
 
     def listed() -> bool:
         state["status"], state["message"] = app_status(dashboard)
-        code, body = get_json(f"{url}/models", timeout=5)
+        code, body = get_json(f"{url}/models", timeout=5, headers=headers)
         return state["status"] == "RUNNING" and code == 200 and any(
             m.get("id") == config.serve.model_id for m in (body or {}).get("data", []))
 

@@ -94,3 +94,39 @@ def test_sweep_report_has_the_pareto_front_and_the_choice():
     report = sweep_report(summary)
     assert "Pareto front (TTFT P95 vs tokens/s): (4, 2048), (16, 4096)" in report
     assert "Chosen: max_num_seqs=4, max_num_batched_tokens=2048" in report and "failed: engine failed" in report
+
+
+def _fault_bench(**fields):
+    return BenchConfig(**{"concurrency": [2], "prompt_lengths": [64], "requests_per_cell": 12,
+                          "max_seconds_per_cell": 60, "warmup_requests": 0, "max_tokens": 4, **fields})
+
+
+def test_every_injected_fault_is_counted_by_type_and_no_request_is_lost(tmp_path):
+    """Against a server that fails requests the ways real ones do: each kind is its own error type (a stream
+    cut after tokens arrived apart from a request that never got an answer), every request is accounted
+    for, a slow first token shows in TTFT, and the cell's row is written."""
+    from tests.fault_server import GARBAGE, HTTP_500, MID_STREAM, OK, RESET, SLOW, TRUNCATED, FaultServer
+
+    plan = [OK, HTTP_500, RESET, MID_STREAM, TRUNCATED, GARBAGE, SLOW]
+    with FaultServer(stream_plan=plan, slow_s=0.3) as server:
+        (row,) = run_matrix(server.url, server.model, _fault_bench(request_timeout_s=10, requests_per_cell=14),
+                            tmp_path / "r.json", log=lambda *_: None)
+    assert row["requests"] == 14 and row["errors"] == 10
+    assert row["errors_by_type"] == {"InternalServerError": 2, "APIConnectionError": 2,
+                                     "APIConnectionError after the first token": 2, "IncompleteStream": 2,
+                                     "JSONDecodeError after the first token": 2}
+    assert row["ttft_p95_s"] >= 0.25 and row["output_tokens_per_s"] > 0  # the slow ones, and the 4 that worked
+    assert [fault for streaming, fault in server.served if streaming].count(OK) == 2
+    assert json.loads((tmp_path / "r.json").read_text()) == [row]
+
+
+def test_a_first_token_past_the_timeout_is_a_timeout_error_not_a_hang():
+    import time
+
+    from tests.fault_server import SLOW, FaultServer
+
+    with FaultServer(stream_plan=[SLOW], slow_s=3) as server:
+        start = time.perf_counter()
+        (row,) = run_matrix(server.url, server.model, _fault_bench(requests_per_cell=2, request_timeout_s=0.5),
+                            log=lambda *_: None)
+    assert row["errors_by_type"] == {"APITimeoutError": 2} and time.perf_counter() - start < 5

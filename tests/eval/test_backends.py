@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.server
 import json
 import threading
+from dataclasses import replace
 
 import pytest
 
@@ -132,3 +133,38 @@ def test_vllm_backend_on_engine_actors(ray_local, tmp_path, tiny_model_dir, synt
     assert len(rows) == 8 and results["errors"] == 1 and "exceeds eval.engine.max_model_len" in rows["too-long"]["error"]
     assert all(r["finish_reason"] in ("stop", "length") for i, r in rows.items() if i != "too-long")
     assert json.loads((tmp_path / "eval" / "results.json").read_text())["backend"] == "vllm"
+
+
+@pytest.mark.parametrize("fault, message", [
+    ("http_500", "failed on example"),
+    ("reset", "lost the endpoint"),
+    ("garbage", "with garbage"),
+])
+def test_an_endpoint_that_keeps_failing_stops_the_run_which_resumes_where_it_stopped(tmp_path, fault, message):
+    """The third request on fails persistently (the client's own retries included): the run stops with an
+    error naming the example, keeps the batch written before it, and a rerun against a healthy server
+    generates only what is missing."""
+    from tests.fault_server import OK, FaultServer
+
+    config = EvalConfig(backend="endpoint", endpoint="http://unset/v1", request_timeout_s=5, bootstrap_samples=100,
+                        batch_size=2, concurrency=1)
+    out = tmp_path / "eval"
+    with FaultServer(plan=[OK, OK] + [fault] * 50) as failing:
+        with pytest.raises(EvalError, match=message):
+            run_eval(failing.model, EXAMPLES, replace(config, endpoint=failing.url), out)
+    assert len(load_predictions(out)) == 2  # the first batch; nothing half-written
+    with FaultServer() as healthy:
+        results = run_eval(healthy.model, EXAMPLES, replace(config, endpoint=healthy.url), out)
+        regenerated = [s for s in healthy.served if not s[0]]
+    assert len(regenerated) == len(EXAMPLES) - 2 and results["examples"] == len(EXAMPLES)
+    assert sorted(p["id"] for p in load_predictions(out)) == sorted(e["id"] for e in EXAMPLES)
+
+
+def test_a_transient_endpoint_fault_is_retried_and_costs_nothing(tmp_path):
+    from tests.fault_server import HTTP_500, OK, RESET, FaultServer
+
+    config = EvalConfig(backend="endpoint", endpoint="http://unset/v1", request_timeout_s=5, bootstrap_samples=100,
+                        concurrency=1)
+    with FaultServer(plan=[OK, HTTP_500, OK, RESET] + [OK] * 50) as server:
+        results = run_eval(server.model, EXAMPLES, replace(config, endpoint=server.url), tmp_path / "eval")
+    assert results["examples"] == len(EXAMPLES) and all(not p.get("error") for p in load_predictions(tmp_path / "eval"))

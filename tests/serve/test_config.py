@@ -59,9 +59,14 @@ def test_constrained_decoding_reaches_the_ingress_only_when_on():
     from fcray.serve.config import ingress_cls_config
 
     # thinking off unless a client asks (fcray trains that way), reasoning moved out of content by vLLM's parser
+    # and the request limits it enforces (max_output_tokens: the engine's context unless set); no key unless set
     assert ingress_cls_config(load_config("tiny")) == {"ingress_cls": "fcray.serve.ingress:FcrayIngress",
-                                                       "ingress_extra_kwargs": {"enable_thinking": False,
-                                                                                "reasoning_parser": True}}
+                                                       "ingress_extra_kwargs": {
+                                                           "enable_thinking": False, "reasoning_parser": True,
+                                                           "limits": {"max_request_bytes": 2 << 20, "max_tools": 128,
+                                                                      "max_output_tokens": 2048}}}
+    keyed = ingress_cls_config(load_config("tiny", overrides=["serve.api_key=file:~/.fcray/key"]))
+    assert keyed["ingress_extra_kwargs"]["api_key"] == "file:~/.fcray/key"  # the reference, never the key
     on = ingress_cls_config(load_config("tiny", overrides=["decoding.constrained=true", "decoding.max_calls=2"]))
     assert on["ingress_extra_kwargs"]["decoding"]["constrained"] is True
     assert on["ingress_extra_kwargs"]["decoding"]["max_calls"] == 2

@@ -2,7 +2,7 @@
 for every tool choice, on an engine bound to LLGuidance; through the official openai SDK.
 
 The module redeploys the shared test head (the ``served`` fixture) with the constrained config and puts the
-shared config back afterwards, so the tests before and after it see the unconstrained server.
+shared config back afterwards (``redeployed``), so the tests before and after it see the unconstrained server.
 
 Random tiny weights never open a call by themselves: ``auto`` tests push ``<tool_call>`` with logit_bias.
 What follows the tag is the model's own choice, which only the grammar turns into a call of an offered tool
@@ -11,12 +11,12 @@ with schema-valid arguments (without it, random JSON follows and vLLM's parser r
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 
 import pytest
 
+from tests.serve.conftest import redeployed
 from tests.serve.test_app import QUESTION, TIME, WEATHER
 
 pytestmark = pytest.mark.slow
@@ -25,25 +25,13 @@ TOOLS = [WEATHER, TIME]
 NO_THINKING = {"chat_template_kwargs": {"enable_thinking": False}}
 
 
-def _redeploy(config, head, model):
-    from fcray.readiness import wait_until
-    from fcray.serve.launch import app_status, deploy, shutdown
-
-    shutdown(head.address)  # a clean start: the new engine's first request binds its backend
-    wait_until(lambda: app_status(head.address)[0] == "NOT_STARTED", "the Serve app to go", 300, interval_s=2)
-    return deploy(config, head.address, model=model)
-
-
 @pytest.fixture(scope="module")
 def constrained(served, tiny_model_dir):
     from fcray.config import DecodingConfig
 
-    deployment, head, config = served
-    on = dataclasses.replace(config, decoding=DecodingConfig(constrained=True, max_calls=2, max_string_length=12))
-    try:
-        yield _redeploy(on, head, str(tiny_model_dir))
-    finally:
-        _redeploy(config, head, str(tiny_model_dir))
+    with redeployed(served, str(tiny_model_dir),
+                    decoding=DecodingConfig(constrained=True, max_calls=2, max_string_length=12)) as deployment:
+        yield deployment
 
 
 @pytest.fixture(scope="module")

@@ -109,3 +109,26 @@ def test_dashboard_configmap_provisions_the_tested_dashboard(objects):
     monitor = objects["monitoring/podmonitor.yaml"]
     assert monitor["spec"]["selector"]["matchLabels"] == objects["raycluster.yaml"]["spec"]["headGroupSpec"][
         "template"]["metadata"]["labels"]
+
+
+def test_the_served_cluster_takes_its_key_and_the_hub_token_from_secrets(objects):
+    """The RayService's pods get FCRAY_API_KEY from the fcray-api-key Secret (required: no open API), which is
+    where the embedded serve config's serve.api_key points; every pod may get HF_TOKEN (optional Secret)."""
+    from fcray.serve.kuberay import API_KEY_ENV, API_KEY_SECRET, HF_TOKEN_SECRET
+
+    serve = yaml.safe_load(objects["rayservice.yaml"]["spec"]["serveConfigV2"])
+    ingress = serve["applications"][0]["args"]["ingress_cls_config"]["ingress_extra_kwargs"]
+    assert ingress["api_key"] == f"env:{API_KEY_ENV}" and serve["http_options"]["host"] == "0.0.0.0"
+    for name, obj in objects.items():
+        for template in _pod_templates(obj):
+            env = {e["name"]: e for e in template["spec"]["containers"][0]["env"]}
+            assert "value" not in env["HF_TOKEN"], name  # never a literal
+            assert env["HF_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": HF_TOKEN_SECRET, "key": "token",
+                                                                    "optional": True}
+            if name == "rayservice.yaml":
+                assert env[API_KEY_ENV]["valueFrom"]["secretKeyRef"] == {"name": API_KEY_SECRET, "key": "api-key",
+                                                                         "optional": False}
+            else:
+                assert API_KEY_ENV not in env, name
+    text = "\n".join((KUBERAY / name).read_text() for name in objects)
+    assert not re.search(r"(sk-|hf_)[A-Za-z0-9]{8,}", text)  # no key in a manifest
