@@ -110,6 +110,13 @@ def _read_predictions(out: Path, manifest: dict[str, Any]) -> dict[str, dict[str
     return done
 
 
+def _append(fd: int, data: bytes) -> None:
+    """Write all of ``data`` (a short write, as a filling disk gives, continues until done or an error)."""
+    while data:
+        data = data[os.write(fd, data):]
+    os.fsync(fd)
+
+
 def _prediction_row(example: dict[str, Any], generation: Any) -> dict[str, Any]:
     return {"id": example["id"], "category": example["category"], "kind": example["ground_truth"]["kind"],
             "completion": generation.text,
@@ -144,17 +151,23 @@ def run_eval(model: str, examples: list[dict[str, Any]], config: EvalConfig, out
         owned = backend is None
         backend = make_backend(model, config, decoding) if owned else backend
         try:
-            with open(out / PREDICTIONS, "a") as f:
+            # unbuffered appends, one fsync per batch: a failed write leaves nothing queued to fail again
+            fd = os.open(out / PREDICTIONS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
                 for begin in range(0, len(todo), config.batch_size):
                     batch = todo[begin:begin + config.batch_size]
-                    for example, generation in zip(batch, backend.generate(batch)):
-                        row = _prediction_row(example, generation)
-                        done[example["id"]] = row
-                        f.write(json.dumps(row, ensure_ascii=False) + "\n")
-                    f.flush()
-                    os.fsync(f.fileno())
+                    rows = [_prediction_row(e, g) for e, g in zip(batch, backend.generate(batch))]
+                    try:
+                        _append(fd, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode())
+                    except OSError as error:  # a full disk, a quota: say so; what was written stays usable
+                        raise EvalError(f"cannot write {out / PREDICTIONS}: {error.strerror}; the {len(done)} "
+                                        f"predictions before this batch are kept (a cut last line is dropped on "
+                                        f"resume): free space and rerun to go on") from None
+                    done.update((row["id"], row) for row in rows)
                     log(f"[fcray eval] {min(begin + config.batch_size, len(todo))}/{len(todo)}")
                     report_progress(f"eval {out.name}", min(begin + config.batch_size, len(todo)), len(todo))
+            finally:
+                os.close(fd)
         finally:
             if owned:
                 backend.close()
@@ -162,7 +175,11 @@ def run_eval(model: str, examples: list[dict[str, Any]], config: EvalConfig, out
     results = {"model": model, "backend": config.backend, "seconds": time.perf_counter() - start,
                **decoding_settings(config, decoding),
                **summarize(rows, examples, config.bootstrap_samples, config.confidence, config.seed)}
-    (out / RESULTS).write_text(json.dumps(results, indent=2) + "\n")
+    try:
+        (out / RESULTS).write_text(json.dumps(results, indent=2) + "\n")
+    except OSError as error:
+        raise EvalError(f"cannot write {out / RESULTS}: {error.strerror}; every prediction is in "
+                        f"{out / PREDICTIONS}: free space and rerun to score them") from None
     return results
 
 
@@ -178,4 +195,7 @@ def load_results(path: str | Path) -> dict[str, Any]:
 def load_predictions(path: str | Path) -> list[dict[str, Any]]:
     path = Path(path)
     path = path / PREDICTIONS if path.is_dir() else path
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):  # a cut last line (a killed run, a full disk): not a prediction
+        data = data[:data.rfind(b"\n") + 1]
+    return [json.loads(line) for line in data.decode().splitlines() if line.strip()]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 
 import pytest
@@ -137,3 +138,26 @@ def test_the_hf_backend_refuses_constrained_decoding_and_names_the_backends_that
 
     with pytest.raises(EvalError, match="eval.backend=vllm or eval.backend=endpoint"):
         make_backend(str(tiny_model_dir), CONFIG, DecodingConfig(constrained=True))
+
+
+def test_a_full_disk_stops_the_eval_with_a_clear_error_and_the_rerun_resumes(tmp_path):
+    """A real full disk: a 64 KiB tmpfs in a mount namespace of its own (``unshare -rm``, no privileges
+    needed where user namespaces are allowed), 300 predictions that do not fit. The run stops with an error
+    naming the file and the cause, the complete lines stay, and after the tmpfs grows the rerun generates
+    only what is missing."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "-rm", "true"]).returncode != 0:
+        pytest.skip("no unprivileged mount namespace here (unshare -rm): cannot make a small disk")
+    repo = Path(__file__).resolve().parents[2]
+    script = f'mount -t tmpfs -o size=64k fcray-full "{tmp_path}" && exec "{sys.executable}" tests/eval/full_disk_eval.py "{tmp_path}" 300'
+    done = subprocess.run(["unshare", "-rm", "sh", "-c", script], cwd=repo, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(repo)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "predictions.jsonl: No space left on device" in seen["error"] and "rerun to go on" in seen["error"]
+    assert 0 < seen["kept"] < 300 and seen["kept_ids_unique"]
+    assert seen["resumed_generated"] == 300 - seen["kept"] and seen["final"] == seen["examples"] == 300
