@@ -345,13 +345,23 @@ def _client_logs_to(emit) -> Iterator[None]:
             logger.propagate = propagate
 
 
+class HeadLost(RuntimeError):
+    """The Ray head stopped answering while a submitted job ran: the message says what to do."""
+
+
+def head_answers(address: str) -> bool:
+    """Whether anything answers at the head's dashboard ``address`` (a 401 counts: it is up)."""
+    return get_json(f"{address}/api/version", timeout=5)[0] != 0
+
+
 def submit_job(head: RayHead, entrypoint: list[str], working_dir: str | Path, on_line=None,
                env_vars: dict[str, str] | None = None) -> int:
     """Submit ``entrypoint`` as a Ray job (Ray's ``JobSubmissionClient``, what ``ray job submit`` uses) with
     ``working_dir`` uploaded, and wait for it, streaming its logs (to this process's output, or line by
     line to ``on_line``). ``env_vars`` reach the job and every actor and Ray Train worker it starts (the
     job's runtime env). Returns 0 when the job succeeded, else its driver's exit code (1 if it has none).
-    Interrupting the wait (Ctrl-C) stops the job too: nothing keeps training after its caller is gone."""
+    Interrupting the wait (Ctrl-C) stops the job too: nothing keeps training after its caller is gone.
+    :class:`HeadLost` when the head dies while the job runs (the job's checkpoints stay in its run folder)."""
     from ray.job_submission import JobSubmissionClient
 
     use_head(head)  # the client authenticates with the head's token
@@ -363,13 +373,19 @@ def submit_job(head: RayHead, entrypoint: list[str], working_dir: str | Path, on
         emit(f"Job '{job_id}' submitted successfully to {head.address}\n")
         try:
             status = _follow(client, job_id, emit)
+            info = None if status == "SUCCEEDED" else client.get_job_info(job_id)
         except KeyboardInterrupt:
             client.stop_job(job_id)
             raise
+        except Exception as error:  # the log stream or a status query failed: is the head gone?
+            if head_answers(head.address):
+                raise
+            raise HeadLost(f"lost the Ray head at {head.address} while job '{job_id}' ran ({type(error).__name__}: "
+                           f"{str(error)[:200]}); what the job wrote stays (its run folder, its checkpoints): start "
+                           f"a head and submit the same command again to resume") from None
         if status == "SUCCEEDED":
             emit(f"Job '{job_id}' succeeded\n")
             return 0
-        info = client.get_job_info(job_id)
         reason = (info.message or "").splitlines()[0] if info.message else "no reason given"
         emit(f"Job '{job_id}' {status.lower()}: {reason}\n")
         return info.driver_exit_code or 1

@@ -258,3 +258,85 @@ def test_a_binary_server_on_the_dashboard_port_is_not_taken_for_a_head():
         assert not cluster._dashboard_up(f"http://127.0.0.1:{listener.getsockname()[1]}")
     finally:
         listener.close()
+
+
+# --- the head dies during a submitted job ------------------------------------------------------------------
+
+HEAD_LOST_SCRIPT = r'''
+import json, sys, threading, time
+from pathlib import Path
+
+import psutil
+
+from fcray.cluster import HeadLost, ray_head, submit_job
+
+repo, workdir, port = sys.argv[1], sys.argv[2], sys.argv[3]
+job = [sys.executable, "-m", "jobs.sft", "--preset", "tiny", "--run-name", "sft-headlost",
+       "--set", f"workdir={workdir}", "--set", "data.num_examples=160", "--set", "sft.per_device_train_batch_size=2",
+       "--set", "sft.logging_steps=1", "--set", "sft.save_steps=2", "--set", "sft.max_steps=10",
+       "--set", "sft.ray_train.num_workers=1"]
+metrics = Path(workdir) / "runs" / "sft-headlost" / "metrics.jsonl"
+
+def steps():
+    lines = metrics.read_text().splitlines() if metrics.exists() else []
+    return [r["step"] for r in map(json.loads, lines) if r["kind"] == "step"]
+
+out = {}
+with ray_head(num_cpus=2) as head:
+    def submit():
+        try:
+            out["code"] = submit_job(head, job, repo, on_line=lambda line: None)
+        except HeadLost as error:
+            out["lost"] = str(error)
+        except Exception as error:
+            out["other"] = f"{type(error).__name__}: {error}"
+    waiter = threading.Thread(target=submit)
+    waiter.start()
+    deadline = time.time() + 400
+    while time.time() < deadline and len(steps()) < 5:  # a checkpoint (step 2 or 4) exists
+        time.sleep(0.5)
+    out["killed_at"] = steps()[-1] if steps() else None
+    # the head: this port's `ray start --head --block` and every process under it (GCS, raylet, workers)
+    (started,) = [p for p in psutil.process_iter(["cmdline"]) if "--block" in (p.info["cmdline"] or [])
+                  and f"--dashboard-port={port}" in (p.info["cmdline"] or [])]
+    for process in [started, *started.children(recursive=True)]:
+        try:
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
+    killed = time.time()
+    waiter.join(timeout=240)
+    out["seconds_to_error"] = time.time() - killed if not waiter.is_alive() else None
+with ray_head(num_cpus=2) as head:  # a new head; the same command again
+    out["resumed_code"] = submit_job(head, job, repo, on_line=lambda line: None)
+out["steps"] = steps()
+print("HEAD_LOST_RESULT", json.dumps(out))
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_a_head_killed_during_a_job_gives_a_clear_error_and_the_resubmitted_job_resumes(tmp_path):
+    """The head (GCS, raylet, workers: every process of its `ray start`) is SIGKILLed once the SFT job has a
+    checkpoint: the submitter gets HeadLost, saying what to do, within bounded time; the same command on a new
+    head resumes from the checkpoint and finishes."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    port = cluster.free_port()
+    env = _fresh_env(tmp_path, port)
+    done = subprocess.run([sys.executable, "-c", HEAD_LOST_SCRIPT, str(repo), str(tmp_path / "work"), str(port)],
+                          env=env, cwd=repo, capture_output=True, text=True, timeout=850)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("HEAD_LOST_RESULT ")), None)
+    assert line, done.stdout[-3000:] + done.stderr[-3000:]
+    out = json.loads(line.removeprefix("HEAD_LOST_RESULT "))
+    assert out["killed_at"] is not None and out["killed_at"] >= 5, out
+    assert "lost the Ray head" in out.get("lost", ""), out  # not a hang, not a traceback
+    assert "submit the same command again to resume" in out["lost"] and out["seconds_to_error"] < 240
+    assert out["resumed_code"] == 0
+    steps = out["steps"]
+    restart = next(i for i in range(1, len(steps)) if steps[i] <= steps[i - 1])  # where the resumed run starts
+    assert 2 < steps[restart] <= out["killed_at"] + 1, steps  # from a checkpoint, not from step 1
+    assert steps[-1] == 10
