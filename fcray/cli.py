@@ -333,9 +333,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         head = ensure_head(num_cpus=4)
         use_head(head)
         url = deploy(config, head.address, args.model).url
-    from fcray.workdir import bench_dir
-
     from fcray.credentials import client_api_key
+    from fcray.workdir import bench_dir
 
     out = bench_dir(config)
     # serve.api_key when set (fcray's own server), else $OPENAI_API_KEY

@@ -38,7 +38,7 @@ def serve_and_score(config: FcrayConfig, head, model: Path, say=print) -> dict:
     out = eval_dir(config) / "served"
     shutil.rmtree(out, ignore_errors=True)  # a served name says nothing of which weights: always score anew
     try:
-        key = config.serve.api_key or config.eval.api_key  # the served app's key, where clients find it
+        key = config.serve.api_key  # where the served app's key is: both clients read it from there
         results = run_eval(deployment.model_id, validation_examples(config.workdir),
                            replace(config.eval, backend="endpoint", endpoint=deployment.url, api_key=key), out,
                            decoding=config.decoding)

@@ -161,10 +161,15 @@ def run_confined(argv: list[str], confinement: Confinement = Confinement(), time
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def qualified_name(fn: Any) -> str:
+    """``"module:qualname"`` of ``fn``, what :class:`SandboxWorker` imports (:func:`importable_name` checks it)."""
+    return f"{getattr(fn, '__module__', None)}:{getattr(fn, '__qualname__', '')}"
+
+
 def importable_name(fn: Any) -> str:
     """``"module:qualname"`` of a module-level function, which the sandbox's own interpreter can import;
     ValueError for a lambda, a closure or a method defined inside a function."""
-    name = f"{getattr(fn, '__module__', None)}:{getattr(fn, '__qualname__', '')}"
+    name = qualified_name(fn)
     try:
         found = resolve(name)
     except Exception:

@@ -222,6 +222,7 @@ def run_matrix(url: str, model: str, config: BenchConfig, out: str | Path | None
 
     from fcray.progress import report as report_progress
 
+    api_key = _key(api_key)  # resolved once, for the counter, the context query and the load
     counter = endpoint_token_counter(url, model, api_key)
     cells = len(config.prompt_lengths) * len(config.concurrency)
     context = model_context(url, model, api_key)
@@ -235,8 +236,7 @@ def run_matrix(url: str, model: str, config: BenchConfig, out: str | Path | None
             write_csv(rows, Path(out).with_suffix(".csv"))
 
     async def main() -> None:
-        client = openai.AsyncOpenAI(base_url=url, api_key=_key(api_key), max_retries=0,
-                                    timeout=config.request_timeout_s)
+        client = openai.AsyncOpenAI(base_url=url, api_key=api_key, max_retries=0, timeout=config.request_timeout_s)
         try:
             # warm-up (not measured): first requests pay for compilation and caches
             warm = make_prompt(min(config.prompt_lengths), counter)

@@ -19,7 +19,7 @@ fcray's constrained decoding of tool calls:
 * clean replies: a request that does not set ``chat_template_kwargs.enable_thinking`` gets the server's
   default (``serve.enable_thinking``, off: fcray trains and evaluates that way), so Qwen3's template writes
   the empty think block into the prompt and the reply carries none; with thinking on, vLLM's reasoning
-  parser (``serve.reasoning_parser``) moves the reasoning to ``reasoning_content``.
+  parser (``serve.reasoning_parser``) moves the reasoning to the message's ``reasoning``.
 
 * auth: with ``serve.api_key`` (a reference, env:NAME or file:PATH, which the ingress reads on its node)
   every endpoint requires ``Authorization: Bearer <key>`` and answers 401 in the OpenAI error shape
@@ -125,8 +125,9 @@ class FcrayIngress(OpenAiIngress):
         # A missing key fails the deployment here, naming the reference: never an open endpoint by accident.
         self._key_digest = hashlib.sha256(resolve(api_key, "serve.api_key").encode()).digest() if api_key else None
 
-        # tool_choice says per request whether a call is required (decoding.require_call is for offline runs).
-        self.decoding = DecodingConfig(**{**decoding, "require_call": False}) if decoding else None
+        # tool_choice says per request whether a call is required: request_grammar never reads
+        # decoding.require_call (an offline setting)
+        self.decoding = DecodingConfig(**decoding) if decoding else None
 
     async def _get_model_id(self, model: str | None) -> str:
         try:

@@ -32,7 +32,15 @@ from importlib.metadata import entry_points
 from queue import SimpleQueue
 from typing import Any
 
-from fcray.sandbox import NOT_JSON, RemoteError, SandboxCrashed, SandboxTimeout, SandboxWorker, importable_name
+from fcray.sandbox import (
+    NOT_JSON,
+    RemoteError,
+    SandboxCrashed,
+    SandboxTimeout,
+    SandboxWorker,
+    importable_name,
+    qualified_name,
+)
 from fcray.toolcall.parse import Call
 from fcray.toolcall.schema import SchemaIssue, tool_index
 
@@ -112,7 +120,7 @@ class ToolRegistry:
     def __init__(self, timeout_s: float | None = 1.0, entry_points: str | None = None, sandbox: bool = True) -> None:
         self.timeout_s = timeout_s
         self.sandbox = sandbox
-        self._sandbox_worker: SandboxWorker | None = None  # started on the first sandboxed call
+        self._sandbox_worker = SandboxWorker() if sandbox else None  # its process starts on the first call
         # name -> [(parameters or None, fn)], those for an exact schema first
         self._impls: dict[str, list[tuple[dict[str, Any] | None, Callable[..., Any]]]] = {}
         self._pending_group = entry_points
@@ -207,10 +215,9 @@ class ToolRegistry:
 
 
     def _execute_sandboxed(self, impl: Callable[..., Any], call: Call) -> Execution:
-        if self._sandbox_worker is None:
-            self._sandbox_worker = SandboxWorker()
-        try:
-            result = self._sandbox_worker.call(importable_name(impl), call.arguments, self.timeout_s)
+        assert self._sandbox_worker is not None  # made with a sandboxed registry
+        try:  # register() checked that the name imports: no lookup on this hot path
+            result = self._sandbox_worker.call(qualified_name(impl), call.arguments, self.timeout_s)
         except SandboxTimeout:
             return Execution(False, reason="timeout", detail=f"'{call.name}' ran past {self.timeout_s:g} s",
                              simulated=True)
