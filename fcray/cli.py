@@ -18,6 +18,7 @@ from fcray.config import ConfigError, FcrayConfig, available_presets, config_to_
 from fcray.data.report import DataError
 from fcray.eval.errors import EvalError
 from fcray.edge import EdgeError
+from fcray.ray_trainer import CheckpointWriteError
 
 
 
@@ -477,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, DataError, FileNotFoundError, EvalError, EdgeError) as exc:
+    except (ConfigError, DataError, FileNotFoundError, EvalError, EdgeError, CheckpointWriteError) as exc:
         print(f"fcray {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

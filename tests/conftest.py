@@ -54,11 +54,13 @@ def pytest_configure(config):
 @pytest.fixture(scope="module")
 def ray_local(request):
     """A new local Ray instance for one test module, never an existing cluster; ``num_cpus`` from the
-    module's ``RAY_NUM_CPUS`` (default 4)."""
+    module's ``RAY_NUM_CPUS`` (default 4), the dashboard (Ray's state API) only where the module sets
+    ``RAY_DASHBOARD = True``."""
     import ray
 
     ray.shutdown()
-    ray.init(address="local", num_cpus=getattr(request.module, "RAY_NUM_CPUS", 4), include_dashboard=False)
+    ray.init(address="local", num_cpus=getattr(request.module, "RAY_NUM_CPUS", 4),
+             include_dashboard=getattr(request.module, "RAY_DASHBOARD", False))
     yield
     ray.shutdown()
 

@@ -1,11 +1,13 @@
-"""The Ray Tune sweep of vLLM's ``max_num_seqs`` x ``max_num_batched_tokens`` under a TTFT SLO.
+"""The Ray Tune sweep of vLLM's ``max_num_seqs`` x ``max_num_batched_tokens`` (x ``kv_cache_memory_bytes``
+when given) under a TTFT SLO.
 
 Each trial deploys its own copy of fcray's Serve app (its own app name and route prefix, so trials run in
 parallel on one Serve instance), load-tests it with :mod:`fcray.bench.loadgen` at the sweep's concurrency
 and prompt length, reports throughput, TTFT P95 and whether the SLO holds, and deletes the app. The
 objective: the most output tokens/s among the settings that meet ``slo_ttft_p95_ms`` with no errors (an
-SLO miss scores 0). The winner is written as a ``serve deploy`` config (the preset's app with the two
-settings replaced) and printed as ``--set`` overrides.
+SLO miss scores 0). The winner is written as a ``serve deploy`` config (the preset's app with the swept
+settings replaced) and printed as ``--set`` overrides. A trial whose engine cannot start (e.g. a KV cache
+too small for ``max_model_len``) is recorded as failed, with vLLM's reason, and the sweep goes on.
 
 Compared with vLLM's ``benchmarks/auto_tune`` (one server restarted per setting, serially): trials run
 in parallel (``max_concurrent_trials``), the objective is SLO-aware, and the result is a deployable config.
@@ -14,20 +16,34 @@ in parallel (``max_concurrent_trials``), the objective is SLO-aware, and the res
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from fcray.config import BenchConfig, FcrayConfig
+from fcray.config import BenchConfig, FcrayConfig, SweepConfig
 
 
-def with_scheduler_limits(config: FcrayConfig, max_num_seqs: int, max_num_batched_tokens: int) -> FcrayConfig:
-    """``config`` with the serve engine's scheduler limits set: what one trial runs, and what the winner
-    recommends."""
-    engine = replace(config.serve.engine, max_num_seqs=max_num_seqs, max_num_batched_tokens=max_num_batched_tokens)
+GRID = ("max_num_seqs", "max_num_batched_tokens", "kv_cache_memory_bytes")  # bench.sweep.<name> -> serve.engine.<name>
+
+
+def grid_axes(space: SweepConfig) -> dict[str, list[int]]:
+    """The swept engine settings and their values (an empty list is not swept: trials keep serve.engine's)."""
+    return {name: getattr(space, name) for name in GRID if getattr(space, name)}
+
+
+def with_engine_settings(config: FcrayConfig, settings: dict[str, Any]) -> FcrayConfig:
+    """``config`` with some of the serve engine's settings replaced: what one trial runs, and what the
+    winner recommends."""
+    engine = replace(config.serve.engine, **settings)
     return replace(config, serve=replace(config.serve, engine=engine))
+
+
+def trial_settings(trial: dict[str, Any]) -> dict[str, Any]:
+    """The swept settings of a trial (a params dict or a summary row)."""
+    return {name: trial[name] for name in GRID if name in trial}
 
 
 def _trial(params: dict[str, Any]) -> dict[str, Any]:
@@ -40,15 +56,22 @@ def _trial(params: dict[str, Any]) -> dict[str, Any]:
     from fcray.serve.config import llm_config
 
     config: FcrayConfig = params["config"]
-    trial_config = with_scheduler_limits(config, params["max_num_seqs"], params["max_num_batched_tokens"])
+    trial_config = with_engine_settings(config, trial_settings(params))
     name = f"sweep-{tune.get_context().get_trial_id()}"
     llm = llm_config(trial_config, resolve_model_source(params["model_source"]))
     llm["model_loading_config"]["model_id"] = name
+    # A trial's settings are fixed: an engine that fails to start fails again, so one start and the trial
+    # is marked failed (Serve's default retries a replica 3 times, a few minutes of engine starts on CPU).
+    llm["deployment_config"]["max_constructor_retry_count"] = 1
     app = build_openai_app({"llm_configs": [llm], "ingress_deployment_config": {
         "ray_actor_options": {"num_cpus": 0.1}}})  # the router is light; engines get the CPUs
-    serve.run(app, name=name, route_prefix=f"/{name}", blocking=False)
     try:
-        _wait_running(name)
+        try:
+            serve.run(app, name=name, route_prefix=f"/{name}", blocking=False)
+            _wait_running(name)
+        except RuntimeError as error:  # the app did not come up: say why, from the engine's own log
+            reason = engine_start_failure(name)
+            raise RuntimeError(f"{reason}\n{error}" if reason else str(error)) from None  # the reason first
         url = f"http://127.0.0.1:{params['http_port']}/{name}/v1"
         bench = BenchConfig(concurrency=[params["concurrency"]], prompt_lengths=[params["prompt_tokens"]],
                             requests_per_cell=params["requests"], max_seconds_per_cell=params["max_seconds"],
@@ -67,6 +90,28 @@ def _trial(params: dict[str, Any]) -> dict[str, Any]:
     return metrics
 
 
+def engine_start_failure(app_name: str) -> str | None:
+    """The error lines of the app's failed LLM replica log (vLLM's engine core runs in a child process of
+    the replica: its reason, e.g. a KV cache too small for ``max_model_len``, reaches the replica only as
+    "Engine core initialization failed. See root cause above"). None without Ray's state API (a cluster
+    started without the dashboard) or when no replica logged an error."""
+    from ray.util.state import get_log, list_actors
+
+    try:
+        replicas = list_actors(filters=[("class_name", "=", f"ServeReplica:{app_name}:LLMServer:{app_name}")],
+                               raise_on_missing_output=False)
+        lines: list[str] = []
+        for replica in replicas:
+            for suffix in ("err", "out"):
+                lines += [line for chunk in get_log(actor_id=replica.actor_id, suffix=suffix, tail=400)
+                          for line in chunk.splitlines()]
+    except Exception:  # no dashboard (state API), or the log is gone: the caller keeps Serve's message
+        return None
+    errors = [m.group(1) for line in lines
+              if (m := re.search(r"\b((?:[\w.]+\.)?\w*(?:Error|Exception): .+)$", line))]
+    return ("engine: " + " | ".join(dict.fromkeys(errors))) if errors else None
+
+
 def _wait_running(app_name: str, timeout_s: float = 900) -> None:
     from ray import serve
 
@@ -75,10 +120,21 @@ def _wait_running(app_name: str, timeout_s: float = 900) -> None:
     def running() -> bool:  # one status query per poll
         status = serve.status().applications.get(app_name)
         if status is not None and status.status in ("DEPLOY_FAILED", "UNHEALTHY"):
-            raise RuntimeError(f"{app_name}: {status.status}: {status.message}")
+            # the app's message only says which deployment failed; the deployment's has the replica's error
+            details = [f"{name}: {d.message}" for name, d in status.deployments.items() if d.message]
+            raise RuntimeError("\n".join([f"{app_name}: {status.status}: {status.message}", *details]))
         return status is not None and status.status == "RUNNING"
 
     wait_until(running, f"the sweep's app {app_name}", timeout_s, interval_s=2)
+
+
+def trial_error(error: BaseException) -> str:
+    """What a failed trial's row says: the exception lines of Tune's traceback (the trial's own error and,
+    for an engine that did not start, the replica's), not the frames, cut to 500 characters."""
+    text = str(error)
+    lines = [re.sub(r"^\w*Error: (?=engine: )", "", line.strip()) for line in text.splitlines()
+             if re.match(r"\s*(?:engine: )?(?:[\w.]+\.)?\w*(?:Error|Exception|Failed)\b.*?: ", line)]
+    return (" | ".join(dict.fromkeys(lines)) or text)[:500]
 
 
 def pareto_front(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -97,34 +153,43 @@ def _kinds(errors_by_type: dict[str, int]) -> str:
     return ", ".join(f"{n} {kind}" for kind, n in sorted(errors_by_type.items()))
 
 
+def _settings_text(trial: dict[str, Any], sep: str = ", ") -> str:
+    return sep.join(f"{name}={value}" for name, value in trial_settings(trial).items())
+
+
 def sweep_report(summary: dict[str, Any]) -> str:
     """The sweep's Markdown report: every trial, the Pareto front, the choice and why."""
     slo = summary["slo_ttft_p95_ms"]
+    axes = [name for name in GRID if any(name in t for t in summary["trials"])]
     lines = ["# fcray serve sweep", "",
              f"Load: concurrency {summary['concurrency']}, prompt {summary['prompt_tokens']} tokens. Objective: the "
              f"most output tokens/s with TTFT P95 <= {slo:.0f} ms and no errors.", "",
-             "| max_num_seqs | max_num_batched_tokens | output tok/s | TTFT P95 (ms) | E2E P95 (s) | errors | SLO |",
-             "|---|---|---|---|---|---|---|"]
+             "| " + " | ".join(axes) + " | output tok/s | TTFT P95 (ms) | E2E P95 (s) | errors | SLO |",
+             "|" + "---|" * (len(axes) + 5)]
     for t in summary["trials"]:
+        cells = " | ".join(str(t.get(name, "")) for name in axes)
         if "error" in t:
-            lines.append(f"| {t['max_num_seqs']} | {t['max_num_batched_tokens']} | failed: {t['error'][:120]} | | | | |")
+            lines.append(f"| {cells} | failed: {t['error'][:160]} | | | | |")
             continue
         ttft = "-" if t["ttft_p95_s"] is None else f"{t['ttft_p95_s'] * 1000:.0f}"  # None: no request succeeded
         e2e = "-" if t["e2e_p95_s"] is None else f"{t['e2e_p95_s']:.2f}"
         errors = f"{t['errors']}" + (f" ({_kinds(t['errors_by_type'])})" if t.get("errors_by_type") else "")
-        lines.append(f"| {t['max_num_seqs']} | {t['max_num_batched_tokens']} | {t['output_tokens_per_s']:.1f} | "
+        lines.append(f"| {cells} | {t['output_tokens_per_s']:.1f} | "
                      f"{ttft} | {e2e} | {errors} | {'meets' if t['meets_slo'] else 'misses'} |")
     front = pareto_front(summary["trials"])
-    lines += ["", "Pareto front (TTFT P95 vs tokens/s): " + ", ".join(
-        f"({t['max_num_seqs']}, {t['max_num_batched_tokens']})" for t in front), ""]
+    lines += ["", "Pareto front (TTFT P95 vs tokens/s): " + "; ".join(
+        f"({_settings_text(t)})" for t in front), ""]
     best = summary["best"]
     if best is None:
         lines.append("No setting met the SLO: nothing recommended (raise the SLO, lower the load, add replicas).")
     else:
-        lines.append(f"Chosen: max_num_seqs={best['max_num_seqs']}, max_num_batched_tokens="
-                     f"{best['max_num_batched_tokens']} — the highest throughput ({best['output_tokens_per_s']:.1f} "
+        lines.append(f"Chosen: {_settings_text(best)} — the highest throughput ({best['output_tokens_per_s']:.1f} "
                      f"output tok/s) among the settings whose TTFT P95 ({best['ttft_p95_s'] * 1000:.0f} ms) meets "
                      f"the {slo:.0f} ms SLO. Deploy: `serve deploy recommended_serve_config.yaml`.")
+    failed = sum("error" in t for t in summary["trials"])
+    if failed:
+        lines.append(f"\n{failed} of {len(summary['trials'])} trials failed (their error is in the table and in "
+                     f"sweep.json); the choice is among the others.")
     return "\n".join(lines) + "\n"
 
 
@@ -143,8 +208,7 @@ def run_sweep(config: FcrayConfig, model_source: str, out: str | Path, storage_p
         "concurrency": space.concurrency, "prompt_tokens": space.prompt_tokens, "requests": space.requests,
         "max_seconds": config.bench.max_seconds_per_cell, "max_tokens": config.bench.max_tokens,
         "slo_ttft_p95_ms": config.bench.slo_ttft_p95_ms,
-        "max_num_seqs": tune.grid_search(space.max_num_seqs),
-        "max_num_batched_tokens": tune.grid_search(space.max_num_batched_tokens),
+        **{name: tune.grid_search(values) for name, values in grid_axes(space).items()},
     }
     tuner = tune.Tuner(
         # a trial only drives load (Tune needs a non-empty request); its Serve app holds the real resources
@@ -157,12 +221,9 @@ def run_sweep(config: FcrayConfig, model_source: str, out: str | Path, storage_p
     trials = []
     for result in grid:
         if result.error is not None:
-            trials.append({"max_num_seqs": result.config["max_num_seqs"],
-                           "max_num_batched_tokens": result.config["max_num_batched_tokens"],
-                           "error": str(result.error)[:500]})
+            trials.append({**trial_settings(result.config), "error": trial_error(result.error)})
             continue
-        trials.append({"max_num_seqs": result.config["max_num_seqs"],
-                       "max_num_batched_tokens": result.config["max_num_batched_tokens"],
+        trials.append({**trial_settings(result.config),
                        **{k: result.metrics[k] for k in ("score", "output_tokens_per_s", "ttft_p95_s", "itl_p50_s",
                                                          "e2e_p95_s", "requests_per_s", "errors", "meets_slo")},
                        "errors_by_type": json.loads(result.metrics.get("errors_by_type") or "{}")})
@@ -174,15 +235,13 @@ def run_sweep(config: FcrayConfig, model_source: str, out: str | Path, storage_p
     if passing:
         best = max(passing, key=lambda t: t["score"])
         summary["best"] = best
-        tuned = with_scheduler_limits(config, best["max_num_seqs"], best["max_num_batched_tokens"])
-        header = (f"# Recommended by the fcray serve sweep: max_num_seqs={best['max_num_seqs']}, "
-                  f"max_num_batched_tokens={best['max_num_batched_tokens']} ({best['output_tokens_per_s']:.0f} "
+        tuned = with_engine_settings(config, trial_settings(best))
+        header = (f"# Recommended by the fcray serve sweep: {_settings_text(best)} ({best['output_tokens_per_s']:.0f} "
                   f"output tok/s at concurrency {space.concurrency}, TTFT P95 {best['ttft_p95_s'] * 1000:.0f} ms "
                   f"<= SLO {config.bench.slo_ttft_p95_ms:.0f} ms).\n# Deploy: serve deploy <this file>\n")
         (out / "recommended_serve_config.yaml").write_text(
             header + yaml.safe_dump(serve_deploy_config(tuned, model_source), sort_keys=False))
-        summary["overrides"] = [f"serve.engine.max_num_seqs={best['max_num_seqs']}",
-                                f"serve.engine.max_num_batched_tokens={best['max_num_batched_tokens']}"]
+        summary["overrides"] = [f"serve.engine.{name}={value}" for name, value in trial_settings(best).items()]
     summary["pareto_front"] = pareto_front(trials)
     (out / "sweep.json").write_text(json.dumps(summary, indent=2) + "\n")
     (out / "sweep.md").write_text(sweep_report(summary))

@@ -519,6 +519,9 @@ class SweepConfig:
     max_num_seqs: list[int] = setting(help="grid: serve.engine.max_num_seqs values", factory=lambda: [16, 64, 128])
     max_num_batched_tokens: list[int] = setting(
         help="grid: serve.engine.max_num_batched_tokens values", factory=lambda: [2048, 8192])
+    kv_cache_memory_bytes: list[int] = setting(
+        help="grid: serve.engine.kv_cache_memory_bytes values for CPU engines (the KV cache bounds how many "
+             "sequences run at once); empty = every trial keeps serve.engine's", factory=list)
     concurrency: int = setting(16, help="the load the SLO must hold at")
     prompt_tokens: int = setting(1024, help="prompt length of the sweep's requests")
     requests: int = setting(64, help="requests per trial")
@@ -528,6 +531,8 @@ class SweepConfig:
         _check(bool(self.max_num_seqs) and bool(self.max_num_batched_tokens), "bench.sweep",
                "max_num_seqs and max_num_batched_tokens need at least one value each")
         _check(self.max_concurrent_trials >= 1, "bench.sweep.max_concurrent_trials", "must be >= 1")
+        _check(all(v > 0 for v in self.kv_cache_memory_bytes), "bench.sweep.kv_cache_memory_bytes",
+               "values must be > 0 bytes (e.g. 67108864 = 64 MiB)")
 
 
 @dataclass
@@ -611,3 +616,6 @@ class FcrayConfig:
         for engine in (self.grpo.engine, self.eval.engine, self.serve.engine):
             if engine.dtype is None:
                 engine.dtype = self.model.dtype
+        _check(not (self.bench.sweep.kv_cache_memory_bytes and self.serve.engine.on_gpu),
+               "bench.sweep.kv_cache_memory_bytes", "sweeps CPU engines only (on GPUs serve.engine."
+               "gpu_memory_utilization sizes the KV cache): leave it empty for a GPU serve.engine")

@@ -200,7 +200,7 @@ def train_func(config: dict[str, Any]) -> None:
     from fcray.ray_trainer import fit_and_report, prepare
 
     job: GRPOJob = config["job"]
-    fit_and_report(prepare(build_trainer(job, ray.train.get_context().get_world_size()), "grpo steps"))
+    fit_and_report(prepare(build_trainer(job, ray.train.get_context().get_world_size()), "grpo steps"), config)
 
 
 def starting_model(config: FcrayConfig) -> str:
@@ -242,7 +242,7 @@ def run_grpo(config: FcrayConfig, run_name: str | None = None):
                   dtype=config.model.dtype, enable_thinking=config.model.enable_thinking, decoding=config.decoding)
     try:
         storage = grpo.ray_train.storage_path or str(workdir_layout.ray_results_dir(config))
-        result = launch(train_func, job, grpo.ray_train, run_name, storage)
+        result = launch(train_func, job, grpo.ray_train, run_name, storage, stage="grpo")
     finally:
         pool.shutdown()  # before the export: the engines' CPUs go to merging and checking the model
     export_result(result, lambda final, metrics: export_run(config, final, run_dir, model_path, metrics))

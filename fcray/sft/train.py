@@ -133,7 +133,7 @@ def train_func(config: dict[str, Any]) -> None:
     from fcray.ray_trainer import fit_and_report, prepare
 
     job: SFTJob = config["job"]
-    fit_and_report(prepare(build_trainer(job, ray.train.get_context().get_world_size()), "sft steps"))
+    fit_and_report(prepare(build_trainer(job, ray.train.get_context().get_world_size()), "sft steps"), config)
 
 
 def run_sft(config: FcrayConfig, run_name: str | None = None):

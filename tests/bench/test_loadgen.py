@@ -92,8 +92,44 @@ def test_sweep_report_has_the_pareto_front_and_the_choice():
     assert [(t["max_num_seqs"], t["max_num_batched_tokens"]) for t in front] == [(4, 2048), (16, 4096)]
     summary = {"slo_ttft_p95_ms": 1000, "concurrency": 8, "prompt_tokens": 256, "trials": trials, "best": trials[1]}
     report = sweep_report(summary)
-    assert "Pareto front (TTFT P95 vs tokens/s): (4, 2048), (16, 4096)" in report
-    assert "Chosen: max_num_seqs=4, max_num_batched_tokens=2048" in report and "failed: engine failed" in report
+    assert ("Pareto front (TTFT P95 vs tokens/s): (max_num_seqs=4, max_num_batched_tokens=2048); "
+            "(max_num_seqs=16, max_num_batched_tokens=4096)") in report
+    assert "Chosen: max_num_seqs=4, max_num_batched_tokens=2048 —" in report and "failed: engine failed" in report
+    assert "| max_num_seqs | max_num_batched_tokens | output tok/s |" in report  # kv_cache_memory_bytes not swept
+    assert "1 of 4 trials failed" in report
+
+
+def test_sweep_report_shows_every_swept_setting():
+    from fcray.bench.sweep import sweep_report
+
+    trial = {"max_num_seqs": 4, "max_num_batched_tokens": 2048, "kv_cache_memory_bytes": 67108864, "score": 9.0,
+             "output_tokens_per_s": 9.0, "ttft_p95_s": 0.5, "e2e_p95_s": 2.0, "errors": 0, "meets_slo": True}
+    report = sweep_report({"slo_ttft_p95_ms": 1000, "concurrency": 8, "prompt_tokens": 256, "trials": [trial],
+                           "best": trial})
+    assert "| max_num_seqs | max_num_batched_tokens | kv_cache_memory_bytes | output tok/s |" in report
+    assert "| 4 | 2048 | 67108864 | 9.0 |" in report
+    assert "Chosen: max_num_seqs=4, max_num_batched_tokens=2048, kv_cache_memory_bytes=67108864 —" in report
+    assert "failed" not in report
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("plain message", "plain message"),
+    ('Traceback (most recent call last):\n  File "x.py", line 3, in f\n    g()\n'
+     "RuntimeError: sweep-1: DEPLOY_FAILED: the deployment failed to start\n"
+     'Traceback (most recent call last):\n  File "y.py", line 9\n'
+     "ValueError: To serve at least one request (2.0 GiB KV cache is needed)",
+     "RuntimeError: sweep-1: DEPLOY_FAILED: the deployment failed to start | "
+     "ValueError: To serve at least one request (2.0 GiB KV cache is needed)"),
+    ("RuntimeError: engine: ValueError: KV cache too small | RuntimeError: Engine core initialization failed\n"
+     "RuntimeError: Deploying application sweep-1 failed",
+     "engine: ValueError: KV cache too small | RuntimeError: Engine core initialization failed | "
+     "RuntimeError: Deploying application sweep-1 failed"),
+    ("ray.exceptions.RayTaskError(RuntimeError): x\nRuntimeError: x\nRuntimeError: x", "ray.exceptions.RayTaskError(RuntimeError): x | RuntimeError: x"),
+])
+def test_a_failed_trial_keeps_the_exception_lines_not_the_frames(text, expected):
+    from fcray.bench.sweep import trial_error
+
+    assert trial_error(RuntimeError(text)) == expected
 
 
 def _fault_bench(**fields):

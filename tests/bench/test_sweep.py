@@ -1,5 +1,5 @@
 """The Ray Tune sweep: parallel trials, each its own Serve app of the tiny model, scored under a TTFT SLO;
-the winner is written as a deployable serve config."""
+the winner is written as a deployable serve config, and a trial whose engine cannot start is a failed row."""
 
 from __future__ import annotations
 
@@ -13,28 +13,50 @@ from fcray.config import load_config
 
 pytestmark = pytest.mark.slow
 RAY_NUM_CPUS = 4  # for the ray_local fixture: a trial (engine + router) and the Serve proxy
+RAY_DASHBOARD = True  # Ray's state API: the sweep reads a failed engine's reason from its replica's log
 
 
-def test_sweep_finds_a_setting_under_the_slo_and_writes_the_serve_config(ray_local, tiny_model_dir, tmp_path):
+def test_sweep_finds_a_setting_under_the_slo_and_writes_the_serve_config_when_some_engines_cannot_start(
+        ray_local, tiny_model_dir, tmp_path):
+    """A 2 x 2 grid where half the trials cannot start their engine (a 1 MiB KV cache holds 512 tokens,
+    fewer than max_model_len): those are marked failed with vLLM's reason, their apps are gone, and the
+    sweep still chooses among the others and writes the deployable config."""
+    from ray import serve
     from ray.serve.schema import ServeDeploySchema
 
     from fcray.bench.sweep import run_sweep
 
+    small, enough = 1 << 20, 64 << 20
     config = load_config("tiny", overrides=[
-        f"serve.port={free_port()}", "serve.engine.kv_cache_memory_bytes=67108864", "serve.engine.max_model_len=1024",
+        f"serve.port={free_port()}", "serve.engine.max_model_len=1024",
         "bench.sweep.max_num_seqs=[1, 4]", "bench.sweep.max_num_batched_tokens=[2048]",
+        f"bench.sweep.kv_cache_memory_bytes=[{small}, {enough}]",
         "bench.sweep.concurrency=4", "bench.sweep.prompt_tokens=64", "bench.sweep.requests=8",
         "bench.max_tokens=16", "bench.slo_ttft_p95_ms=120000"])
     summary = run_sweep(config, str(tiny_model_dir), tmp_path / "sweep", str(tmp_path / "ray_results"))
-    assert sorted(t["max_num_seqs"] for t in summary["trials"]) == [1, 4]
-    assert all("error" not in t and t["errors"] == 0 and t["meets_slo"] for t in summary["trials"]), summary
+    trials = summary["trials"]
+    assert sorted((t["max_num_seqs"], t["kv_cache_memory_bytes"]) for t in trials) == [
+        (1, small), (1, enough), (4, small), (4, enough)], trials
+    failed = [t for t in trials if "error" in t]
+    assert [t["kv_cache_memory_bytes"] for t in failed] == [small, small], trials
+    for t in failed:  # vLLM's reason, from the engine's log, first; then Serve's
+        assert t["error"].startswith("engine: ValueError: To serve at least one request with the model's max "
+                                     "seq len (1024)") and "KV cache" in t["error"], t["error"]
+    ran = [t for t in trials if "error" not in t]
+    assert all(t["errors"] == 0 and t["meets_slo"] for t in ran), ran
+    assert not [name for name in serve.status().applications if name.startswith("sweep-")]  # no app left behind
+
     best = summary["best"]
-    assert best["score"] == max(t["score"] for t in summary["trials"]) > 0
-    assert summary["overrides"] == [f"serve.engine.max_num_seqs={best['max_num_seqs']}", "serve.engine.max_num_batched_tokens=2048"]
+    assert best["kv_cache_memory_bytes"] == enough and best["score"] == max(t["score"] for t in ran) > 0
+    assert summary["overrides"] == [f"serve.engine.max_num_seqs={best['max_num_seqs']}",
+                                    "serve.engine.max_num_batched_tokens=2048",
+                                    f"serve.engine.kv_cache_memory_bytes={enough}"]
     recommended = yaml.safe_load((tmp_path / "sweep" / "recommended_serve_config.yaml").read_text())
     ServeDeploySchema.model_validate(recommended)
     engine = recommended["applications"][0]["args"]["llm_configs"][0]["engine_kwargs"]
-    assert engine["max_num_seqs"] == best["max_num_seqs"] and engine["max_num_batched_tokens"] == 2048
+    assert (engine["max_num_seqs"], engine["max_num_batched_tokens"], engine["kv_cache_memory_bytes"]) == (
+        best["max_num_seqs"], 2048, enough)
     assert json.loads((tmp_path / "sweep" / "sweep.json").read_text())["best"] == best
-    assert "Chosen: max_num_seqs=" in (tmp_path / "sweep" / "sweep.md").read_text()
-
+    report = (tmp_path / "sweep" / "sweep.md").read_text()
+    assert "Chosen: max_num_seqs=" in report and "2 of 4 trials failed" in report
+    assert report.count("| failed: ") == 2

@@ -83,6 +83,9 @@ def test_dotted_overrides(override, attr, expected):
         (["decoding.require_call=true"], "decoding.require_call: needs constrained: true"),
         (["decoding.constrained=true", "decoding.max_calls=0"], "decoding.max_calls: must be >= 1"),
         (["decoding.max_string_length=0"], "decoding.max_string_length: must be >= 1"),
+        (["bench.sweep.kv_cache_memory_bytes=[0]"], "bench.sweep.kv_cache_memory_bytes: values must be > 0 bytes"),
+        (["bench.sweep.kv_cache_memory_bytes=[67108864]", "serve.engine.gpus=1"],
+         "bench.sweep.kv_cache_memory_bytes: sweeps CPU engines only"),
         (["eval.bfcl.categories=[live, web_search]"], "eval.bfcl.categories: ['web_search'] need the network"),
         (["grpo.engine.num_engines=2"], "unknown key 'grpo.engine.num_engines' (from --set grpo.engine.num_engines=2); valid keys: cpus, dtype"),
         # a key of before the shared sections names its new place
