@@ -18,6 +18,7 @@ from fcray.config import ConfigError, FcrayConfig, available_presets, config_to_
 from fcray.data.report import DataError
 from fcray.eval.errors import EvalError
 from fcray.edge import EdgeError
+from fcray.model.hub import PushError
 from fcray.ray_trainer import CheckpointWriteError
 
 
@@ -172,6 +173,13 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"check: {json.dumps(verify_model(out, example))}")
     if args.check_vllm:
         print(f"vLLM: {json.dumps(check_loads_in_vllm(out))}")
+    return 0
+
+
+def cmd_export_push(args: argparse.Namespace) -> int:
+    from fcray.model.hub import push_model
+
+    print(f"pushed {args.model}: {push_model(args.model, args.repo_id, args.private, args.endpoint)}")
     return 0
 
 
@@ -397,6 +405,13 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--check-example", metavar="JSONL", help="canonical examples: generate for one tool prompt")
     merge.add_argument("--check-vllm", action="store_true", help="also load the merged model in vLLM")
     merge.set_defaults(func=cmd_export)
+    push = export_sub.add_parser("push", help="upload a model folder (merged weights + Hub model card) to the "
+                                              "Hugging Face Hub; the token comes from HF_TOKEN or `hf auth login`")
+    push.add_argument("--model", required=True, help="the model folder, e.g. <workdir>/runs/grpo-tiny/model")
+    push.add_argument("--repo-id", required=True, help="the Hub repository, e.g. my-org/fcray-qwen3-0.6b-fc")
+    push.add_argument("--private", action="store_true", help="create the repository as private")
+    push.add_argument("--endpoint", help="another Hub (default: HF_ENDPOINT, else huggingface.co)")
+    push.set_defaults(func=cmd_export_push)
     gguf = export_sub.add_parser("gguf", help="merged model -> GGUF files (edge.quantizations) checked by llama.cpp")
     add_config_args(gguf)
     gguf.add_argument("--model", help="model folder, Hub id or tiny (default: the newest of the pipeline's C/B/A)")
@@ -478,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, DataError, FileNotFoundError, EvalError, EdgeError, CheckpointWriteError) as exc:
+    except (ConfigError, DataError, FileNotFoundError, EvalError, EdgeError, CheckpointWriteError, PushError) as exc:
         print(f"fcray {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

@@ -10,6 +10,12 @@ One model folder, or a merged-model export first:
     ray job submit --working-dir . -- python -m jobs.export gguf --preset tiny --model $PWD/fcray_runs/runs/grpo-tiny/model
     ray job submit --working-dir . -- python -m jobs.export merge --source ADAPTER_DIR --out MERGED_DIR
 
+A trained model folder to the Hugging Face Hub; the token is read from HF_TOKEN in the cluster's
+environment (on KubeRay every pod gets it from the hf-token Secret), never from the command line:
+
+    ray job submit --working-dir . -- python -m jobs.export push \
+        --model $PWD/fcray_runs/runs/grpo-tiny/model --repo-id my-org/fcray-fc
+
 Outputs: <workdir>/gguf/<model name>/{<name>-<type>.gguf, Modelfile, export.json}.
 """
 

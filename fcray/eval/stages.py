@@ -34,9 +34,14 @@ def evaluate_stages(config: FcrayConfig, models: dict[str, str], examples: list[
     """``{stage: results}``, each eval under ``<workdir>/eval/<stage>`` on the validation split."""
     from fcray.data.pipeline import validation_examples
     from fcray.eval.compare import compare_models
+    from fcray.model.card import add_eval_results, eval_dataset
 
     examples = validation_examples(config.workdir) if examples is None else examples
-    return compare_models(models, examples, config.eval, eval_dir(config), log=log, decoding=config.decoding)
+    results = compare_models(models, examples, config.eval, eval_dir(config), log=log, decoding=config.decoding)
+    for stage in ("sft", "grpo"):  # the models fcray trained: their cards get these results as model-index
+        if stage in results and Path(models[stage]).is_dir():
+            add_eval_results(models[stage], results[stage], eval_dataset(config.data.source, config.data.path))
+    return results
 
 
 def evaluate_sft_run(config: FcrayConfig, run_dir: Path, base_model: str) -> dict[str, dict[str, Any]]:

@@ -256,9 +256,12 @@ def export_run(config: FcrayConfig, final: Path, run_dir: Path, start_model: str
 
     from fcray.data.pipeline import probe_example
     from fcray.grpo.metrics import write_curves
+    from fcray.model.card import hub_datasets
     from fcray.model.export import export_model
 
     out = export_model(final, run_dir, start_model, probe_example(config.workdir),
-                       {"start_model": start_model, "grpo": dataclasses.asdict(config.grpo)}, metrics)
+                       {"start_model": start_model, "grpo": dataclasses.asdict(config.grpo)}, metrics,
+                       stage="grpo", root_base=config.model.name_or_path,
+                       datasets=hub_datasets(config.data.source, config.data.path))
     write_curves(run_dir)
     return out

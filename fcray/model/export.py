@@ -1,7 +1,7 @@
 """Merge and export: base + LoRA adapter (or full fine-tuned weights) -> a self-contained model folder.
 
 The folder holds the merged weights, the tokenizer with its chat template, the generation config and a
-short model card (data, recipe, metrics). :func:`verify_model` reloads it, renders a tool prompt with
+model card with the Hub's metadata (:mod:`fcray.model.card`). :func:`verify_model` reloads it, renders a tool prompt with
 its own chat template and generates, so a broken export is caught where it is made;
 :func:`check_loads_in_vllm` loads it in a real vLLM engine (in a subprocess, as vLLM wants a main guard).
 """
@@ -46,29 +46,15 @@ def merge_to_folder(source: str | Path, out: str | Path, base: str | None = None
 
 
 def export_model(final: str | Path, run_dir: str | Path, base: str, probe: dict[str, Any], recipe: dict[str, Any],
-                 metrics: dict[str, Any] | None = None, data_summary: dict[str, Any] | None = None) -> Path:
+                 metrics: dict[str, Any] | None = None, data_summary: dict[str, Any] | None = None,
+                 stage: str = "sft", root_base: str | None = None, datasets: list[str] | None = None) -> Path:
     """A training run's ``<run_dir>/model``: ``final`` weights merged (SFT and GRPO alike), checked on
-    ``probe`` (:func:`verify_model`) and described by its model card."""
+    ``probe`` (:func:`verify_model`) and described by its Hub model card (:mod:`fcray.model.card`)."""
+    from fcray.model.card import write_model_card
+
     out = merge_to_folder(final, Path(run_dir) / "model", base=base)
-    write_model_card(out, recipe, data_summary, metrics, verify_model(out, probe))
+    write_model_card(out, stage, base, recipe, root_base, datasets, data_summary, metrics, verify_model(out, probe))
     return out
-
-
-def write_model_card(out: str | Path, recipe: dict[str, Any], data_summary: dict[str, Any] | None = None,
-                     metrics: dict[str, Any] | None = None, verification: dict[str, Any] | None = None) -> Path:
-    lines = ["# fcray function-calling model", "",
-             "Fine-tuned by fcray (SFT with TRL on Ray Train) to call tools in Qwen3's Hermes format "
-             "(`<tool_call>\\n{\"name\": ..., \"arguments\": {...}}\\n</tool_call>`).", ""]
-    if data_summary:
-        lines += ["## Data", "", "```json", json.dumps(data_summary, indent=2), "```", ""]
-    lines += ["## Recipe", "", "```json", json.dumps(recipe, indent=2, default=str), "```", ""]
-    if metrics:
-        lines += ["## Training metrics", "", "```json", json.dumps(metrics, indent=2), "```", ""]
-    if verification:
-        lines += ["## Export check", "", "```json", json.dumps(verification, indent=2), "```", ""]
-    path = Path(out) / "README.md"
-    path.write_text("\n".join(lines))
-    return path
 
 
 def verify_model(model_dir: str | Path, example: dict[str, Any], max_new_tokens: int = 48) -> dict[str, Any]:

@@ -163,12 +163,15 @@ def export_run(config: FcrayConfig, final: Path, run_dir: Path, base_model: str,
     import dataclasses
 
     from fcray.data.pipeline import probe_example
+    from fcray.model.card import hub_datasets
     from fcray.model.export import export_model
     from fcray.sft.inspect import write_loss_curve
 
     summary = workdir_layout.data_dir(config) / "summary.json"
     out = export_model(final, run_dir, base_model, probe_example(config.workdir),
                        {"base_model": base_model, "sft": dataclasses.asdict(config.sft)}, metrics,
-                       json.loads(summary.read_text())["splits"] if summary.exists() else None)
+                       json.loads(summary.read_text())["splits"] if summary.exists() else None,
+                       stage="sft", root_base=config.model.name_or_path,
+                       datasets=hub_datasets(config.data.source, config.data.path))
     write_loss_curve(run_dir)
     return out

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from fcray.cli import main
-from fcray.model.export import check_loads_in_vllm, merge_to_folder, verify_model, write_model_card
+from fcray.model.card import write_model_card
+from fcray.model.export import check_loads_in_vllm, merge_to_folder, verify_model
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +45,8 @@ def test_full_model_export_card_and_verification(tiny_model_dir, tmp_path, synth
     check = verify_model(out, synthetic_examples[0], max_new_tokens=4)
     assert check["prompt_tokens"] > 50 and check["parse_status"] in ("ok", "no_call", "unterminated_tag",
                                                                       "bad_format", "invalid_json")
-    card = write_model_card(out, {"lr": 1e-3}, {"train": {"examples": 10}}, {"loss": 1.0}, check).read_text()
+    card = write_model_card(out, "sft", str(tiny_model_dir), {"lr": 1e-3}, data_summary={"train": {"examples": 10}},
+                            metrics={"loss": 1.0}, verification=check).read_text()
     assert "## Recipe" in card and "## Data" in card and "## Training metrics" in card and "## Export check" in card
 
 
