@@ -90,22 +90,39 @@ def _trial(params: dict[str, Any]) -> dict[str, Any]:
     return metrics
 
 
-def engine_start_failure(app_name: str) -> str | None:
+def engine_start_failure(app_name: str, wait_s: float = 30.0) -> str | None:
     """The error lines of the app's failed LLM replica log (vLLM's engine core runs in a child process of
     the replica: its reason, e.g. a KV cache too small for ``max_model_len``, reaches the replica only as
-    "Engine core initialization failed. See root cause above"). None without Ray's state API (a cluster
-    started without the dashboard) or when no replica logged an error."""
+    "Engine core initialization failed. See root cause above"). Asked again for up to ``wait_s``: Serve can
+    mark the app failed before the state API answers or serves the replica's last lines (seen under load in
+    CI). None without Ray's state API (a cluster started without the dashboard) or when no replica logged an
+    error in that time."""
+    from fcray.readiness import wait_until
+
+    try:
+        return wait_until(lambda: _replica_errors(app_name), f"the failed replica log of {app_name}", wait_s,
+                          interval_s=2)
+    except TimeoutError:  # the caller keeps Serve's message
+        return None
+
+
+def _replica_errors(app_name: str) -> str | None:
+    """One look at the app's LLM replica logs through Ray's state API; None if it has no error line yet."""
     from ray.util.state import get_log, list_actors
 
     try:
         replicas = list_actors(filters=[("class_name", "=", f"ServeReplica:{app_name}:LLMServer:{app_name}")],
-                               raise_on_missing_output=False)
+                               raise_on_missing_output=False, timeout=10)
         lines: list[str] = []
         for replica in replicas:
             for suffix in ("err", "out"):
-                lines += [line for chunk in get_log(actor_id=replica.actor_id, suffix=suffix, tail=400)
-                          for line in chunk.splitlines()]
-    except Exception:  # no dashboard (state API), or the log is gone: the caller keeps Serve's message
+                # Raw bytes, joined, then decoded: the log streams in chunks that can end inside a line or a
+                # multi-byte character (vLLM's progress bars), so decoding or splitting a chunk alone can
+                # lose the error line (or, with strict decoding, the whole log)
+                raw = b"".join(get_log(actor_id=replica.actor_id, suffix=suffix, tail=1000, timeout=10,
+                                       encoding=None))
+                lines += raw.decode("utf-8", errors="replace").splitlines()
+    except Exception:  # no dashboard (state API) yet, or the log is gone
         return None
     errors = [m.group(1) for line in lines
               if (m := re.search(r"\b((?:[\w.]+\.)?\w*(?:Error|Exception): .+)$", line))]
