@@ -19,6 +19,7 @@ from fcray.config import FcrayConfig
 APP_NAME = "fcray"
 BUILDER = "fcray.serve.app:build_app"
 INGRESS = "fcray.serve.ingress:FcrayIngress"  # OpenAI-style errors for unknown models and invalid tool schemas
+SERVER_CLS = "fcray.serve.llm_server:FcrayLLMServer"  # LLMServer whose Serve request log survives vLLM's logging setup
 SERVE_CONFIGS = Path(__file__).resolve().parents[2] / "serve_configs"
 
 
@@ -59,6 +60,9 @@ def llm_config(config: FcrayConfig, model_source: str) -> dict[str, Any]:
             "max_ongoing_requests": s.max_ongoing_requests,
         },
         "log_engine_metrics": True,  # ray_vllm_* metrics on Ray's metrics port
+        # LLMServer with Serve's request log kept alive after vLLM's logging setup (else ~2 KiB per request
+        # stays in the replica's memory for good: fcray/serve/llm_server.py)
+        "server_cls": SERVER_CLS,
     }
     if s.accelerator == "cpu":
         out["accelerator_config"] = {"kind": "cpu"}

@@ -240,3 +240,24 @@ def test_with_thinking_on_the_reasoning_stays_out_of_content(client, model, tiny
         reasoning = (response.choices[0].message.model_extra or {}).get("reasoning")
     assert content == "It is 3 in Oslo."
     assert "<think>" not in (reasoning or "") and "</think>" not in (reasoning or "")
+
+
+def _llm_replica_access_lines() -> int:
+    """Serve's access-log lines ("CALL chat OK ...") in the LLMServer replicas' Serve logs of this run's heads
+    (their sessions live under this run's RAY_TMPDIR)."""
+    from pathlib import Path
+
+    files = Path(os.environ["RAY_TMPDIR"]).glob("**/session_*/logs/serve/replica_*LLMServer*.log")
+    return sum(line.count(" CALL chat OK ") for f in files for line in f.read_text(errors="replace").splitlines())
+
+
+def test_the_llm_replica_keeps_writing_its_serve_request_log(client, model):
+    """vLLM's logging setup at engine start closes Serve's log handler in the replica; fcray's LLMServer gives it
+    its file back. Without that, the replica's Serve log stops at start-up and every request's access-log record
+    stays in the replica's memory (the soak's +1.15 MiB/min: fcray/serve/llm_server.py)."""
+    from fcray.readiness import wait_until
+
+    before = _llm_replica_access_lines()
+    for _ in range(3):
+        client.chat.completions.create(model=model, messages=QUESTION, max_tokens=4, temperature=0)
+    wait_until(lambda: _llm_replica_access_lines() >= before + 3, "the LLM replica's access-log lines", 30)
