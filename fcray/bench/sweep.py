@@ -110,8 +110,11 @@ def _replica_errors(app_name: str) -> str | None:
     """One look at the app's LLM replica logs through Ray's state API; None if it has no error line yet."""
     from ray.util.state import get_log, list_actors
 
+    from fcray.serve.config import SERVER_CLS
+
+    server = SERVER_CLS.rpartition(":")[2]  # the LLM deployment's name is its class's
     try:
-        replicas = list_actors(filters=[("class_name", "=", f"ServeReplica:{app_name}:LLMServer:{app_name}")],
+        replicas = list_actors(filters=[("class_name", "=", f"ServeReplica:{app_name}:{server}:{app_name}")],
                                raise_on_missing_output=False, timeout=10)
         lines: list[str] = []
         for replica in replicas:

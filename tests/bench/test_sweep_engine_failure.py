@@ -11,6 +11,12 @@ REASON = ("ValueError: To serve at least one request with the model's max seq le
           "needed, which is larger than the available KV cache memory (0.00 GiB).")
 
 
+def _replicas_of_sweep_x(filters, **_):
+    """Ray's list_actors as it answers for app sweep-x: its LLM replica, found by the deployment class's name."""
+    replica = ("class_name", "=", "ServeReplica:sweep-x:FcrayLLMServer:sweep-x")
+    return [SimpleNamespace(actor_id="a1")] if filters == [replica] else []
+
+
 def _log_bytes() -> bytes:
     return ("Loading weights █████ 100%\n"
             f"(EngineCore pid=7) ERROR [core.py:1510] {REASON}\n"
@@ -29,7 +35,7 @@ def test_the_engine_reason_survives_how_the_log_is_chunked(monkeypatch, cut):
 
     from fcray.bench.sweep import engine_start_failure
 
-    monkeypatch.setattr(state, "list_actors", lambda **_: [SimpleNamespace(actor_id="a1")])
+    monkeypatch.setattr(state, "list_actors", _replicas_of_sweep_x)
     monkeypatch.setattr(state, "get_log", lambda suffix, encoding, **_: iter(
         cut(_log_bytes()) if suffix == "err" else []))
     reason = engine_start_failure("sweep-x", wait_s=0)
@@ -42,13 +48,13 @@ def test_the_reason_is_asked_for_again_until_the_state_api_has_it(monkeypatch):
 
     from fcray.bench.sweep import engine_start_failure
 
-    answers = iter([ConnectionError("dashboard not up"), [], [SimpleNamespace(actor_id="a1")]])
+    answers = iter([ConnectionError("dashboard not up"), [], None])
 
-    def list_actors(**_):
+    def list_actors(**kwargs):
         answer = next(answers)
         if isinstance(answer, Exception):
             raise answer
-        return answer
+        return _replicas_of_sweep_x(**kwargs) if answer is None else answer
 
     monkeypatch.setattr(state, "list_actors", list_actors)
     monkeypatch.setattr(state, "get_log", lambda suffix, encoding, **_: iter([_log_bytes()] if suffix == "err" else []))
