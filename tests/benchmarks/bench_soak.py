@@ -1,6 +1,6 @@
 """Soak: the served tiny model under a bounded closed-loop load for a long while, watched minute by minute —
 errors, TTFT and end-to-end latency P50/P95/P99, requests, and the resident memory of the server's processes
-(Serve proxy, controller, ingress and engine replicas, vLLM's engine core).
+(Serve proxy, controller, ingress and engine replicas, vLLM's engine core and its model-runner worker).
 
     .venv/bin/python tests/benchmarks/bench_soak.py [--minutes 10] [--concurrency 8] [--prompt 256] \
         [--max-tokens 64] [--out docs/results/<date>-soak.json]
@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 GROUPS = {"proxy": "ProxyActor", "controller": "ServeController", "ingress": "FcrayIngress",
-          "llm_server": "LLMServer", "engine_core": "EngineCore"}
+          "llm_server": "LLMServer", "engine_core": "EngineCore", "engine_worker": "VLLM::Worker"}
 
 
 def server_memory() -> dict[str, float]:
