@@ -108,22 +108,26 @@ def engine_start_failure(app_name: str, wait_s: float = 30.0) -> str | None:
 
 def _replica_errors(app_name: str) -> str | None:
     """One look at the app's LLM replica logs through Ray's state API; None if it has no error line yet."""
+    import ray
     from ray.util.state import get_log, list_actors
 
     from fcray.serve.config import SERVER_CLS
 
     server = SERVER_CLS.rpartition(":")[2]  # the LLM deployment's name is its class's
+    # This cluster's address, never None: without one the state API asks whichever cluster `ray start` last
+    # recorded on this machine (another head here: no such replica, and the reason was lost in CI's full run)
     try:
-        replicas = list_actors(filters=[("class_name", "=", f"ServeReplica:{app_name}:{server}:{app_name}")],
-                               raise_on_missing_output=False, timeout=10)
+        address = ray.get_runtime_context().gcs_address
+        replicas = list_actors(address=address, raise_on_missing_output=False, timeout=10,
+                               filters=[("class_name", "=", f"ServeReplica:{app_name}:{server}:{app_name}")])
         lines: list[str] = []
         for replica in replicas:
             for suffix in ("err", "out"):
                 # Raw bytes, joined, then decoded: the log streams in chunks that can end inside a line or a
                 # multi-byte character (vLLM's progress bars), so decoding or splitting a chunk alone can
                 # lose the error line (or, with strict decoding, the whole log)
-                raw = b"".join(get_log(actor_id=replica.actor_id, suffix=suffix, tail=1000, timeout=10,
-                                       encoding=None))
+                raw = b"".join(get_log(address=address, actor_id=replica.actor_id, suffix=suffix, tail=1000,
+                                       timeout=10, encoding=None))
                 lines += raw.decode("utf-8", errors="replace").splitlines()
     except Exception:  # no dashboard (state API) yet, or the log is gone
         return None

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 
-from ray.llm._internal.serve.core.server.llm_server import LLMServer
+from ray.serve.llm import LLMServer
 
 SERVE_LOGGER = "ray.serve"  # ray.serve._private.constants.SERVE_LOGGER_NAME
 

@@ -11,10 +11,23 @@ REASON = ("ValueError: To serve at least one request with the model's max seq le
           "needed, which is larger than the available KV cache memory (0.00 GiB).")
 
 
-def _replicas_of_sweep_x(filters, **_):
-    """Ray's list_actors as it answers for app sweep-x: its LLM replica, found by the deployment class's name."""
+GCS = "127.0.0.1:6100"  # the cluster this process is connected to
+
+
+@pytest.fixture(autouse=True)
+def connected(monkeypatch):
+    """A Ray driver connected to the cluster at GCS (another head may run on the machine too)."""
+    import ray
+
+    monkeypatch.setattr(ray, "get_runtime_context", lambda: SimpleNamespace(gcs_address=GCS))
+
+
+def _replicas_of_sweep_x(filters, address=None, **_):
+    """Ray's list_actors as it answers for app sweep-x on the connected cluster: its LLM replica, found by the
+    deployment class's name. Asked without the address, the state API would ask the cluster `ray start` last
+    recorded on the machine: no such replica there."""
     replica = ("class_name", "=", "ServeReplica:sweep-x:FcrayLLMServer:sweep-x")
-    return [SimpleNamespace(actor_id="a1")] if filters == [replica] else []
+    return [SimpleNamespace(actor_id="a1")] if filters == [replica] and address == GCS else []
 
 
 def _log_bytes() -> bytes:
@@ -36,8 +49,8 @@ def test_the_engine_reason_survives_how_the_log_is_chunked(monkeypatch, cut):
     from fcray.bench.sweep import engine_start_failure
 
     monkeypatch.setattr(state, "list_actors", _replicas_of_sweep_x)
-    monkeypatch.setattr(state, "get_log", lambda suffix, encoding, **_: iter(
-        cut(_log_bytes()) if suffix == "err" else []))
+    monkeypatch.setattr(state, "get_log", lambda suffix, encoding, address, **_: iter(
+        cut(_log_bytes()) if suffix == "err" and address == GCS else []))
     reason = engine_start_failure("sweep-x", wait_s=0)
     assert reason == f"engine: {REASON} | RuntimeError: Engine core initialization failed. See root cause above."
 
