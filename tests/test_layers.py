@@ -21,7 +21,8 @@ LAYERS: list[tuple[str, ...]] = [
                                                     # progress reports, waiting for a service to come up,
                                                     # confining what executes model output, API keys by reference
     ("config",),                        # typed configs and presets
-    ("workdir", "data", "synth"),       # the run-folder layout; canonical examples and their sources
+    ("workdir", "data", "synth", "tracking"),  # the run-folder layout; canonical examples and their sources;
+                                                # where runs log (TensorBoard, MLflow, W&B)
     ("model",),                         # the embedded base model and model-folder helpers
     ("cluster", "ray_trainer", "engine"),  # shared Ray services: heads and jobs, the Ray Train loop, vLLM engines
     ("sft", "grpo", "serve", "edge"),   # training and serving stages (never import evaluation)

@@ -21,10 +21,11 @@ from fcray.config.schema import (
     SweepConfig,
     SFTConfig,
     TinyModelConfig,
+    TrackingConfig,
 )
 
 __all__ = [
     "AugmentConfig", "BFCLConfig", "BenchConfig", "ConfigError", "DataConfig", "DecodingConfig", "EdgeConfig", "EvalConfig", "GGUF_TYPES", "FcrayConfig", "GRPOConfig",
-    "EngineConfig", "LoraAdapterConfig", "ModelConfig", "RayTrainConfig", "SFTConfig", "ServeConfig", "SweepConfig", "TinyModelConfig", "available_presets", "config_to_dict",
+    "EngineConfig", "LoraAdapterConfig", "ModelConfig", "RayTrainConfig", "SFTConfig", "ServeConfig", "SweepConfig", "TinyModelConfig", "TrackingConfig", "available_presets", "config_to_dict",
     "explain", "load_config", "RENAMED",
 ]

@@ -35,6 +35,32 @@ def setting(default: Any = MISSING, *, help: str, factory: Callable[[], Any] | N
     return field(default=default, metadata={"help": help})
 
 
+TRACKERS = ("tensorboard", "mlflow", "wandb", "none")  # what fcray.tracking can log to
+
+
+def check_report_to(value: Any, key: str) -> list[str]:
+    """``value`` as a list of tracker names, or ConfigError naming ``key`` and what to change.
+
+    >>> check_report_to("tensorboard", "sft.report_to")
+    ['tensorboard']
+    >>> check_report_to(["tensorbord"], "sft.report_to")
+    Traceback (most recent call last):
+    ...
+    fcray.config.schema.ConfigError: sft.report_to: unknown tracker 'tensorbord'; choose from tensorboard, mlflow, wandb, none
+    """
+    names = [value] if isinstance(value, str) else list(value or [])
+    for name in names:
+        _check(name in TRACKERS, key, f"unknown tracker '{name}'; choose from {', '.join(TRACKERS)}")
+    _check("none" not in names or len(names) == 1, key, f"'none' cannot be combined with other trackers (got {names})")
+    return names
+
+
+def _report_to() -> Any:
+    """A stage's ``report_to`` field (fcray.tracking)."""
+    return setting(None, help="trackers for this stage: a list of tensorboard | mlflow | wandb | none; null = "
+                              "tracking.report_to")
+
+
 # ---- shared sections ------------------------------------------------------------------------------------
 
 
@@ -262,10 +288,13 @@ class SFTConfig:
     logging_steps: int = setting(10, help="steps between logged metrics")
     save_steps: int = setting(200, help="steps between checkpoints")
     seed: int = setting(42, help="training seed")
+    report_to: list[str] | str | None = _report_to()
     ray_train: RayTrainConfig = setting(help="Ray Train workers, checkpoints and failure handling",
                                         factory=RayTrainConfig)
 
     def __post_init__(self) -> None:
+        if self.report_to is not None:
+            self.report_to = check_report_to(self.report_to, "sft.report_to")
         _check(self.learning_rate > 0, "sft.learning_rate", "must be positive")
         _check(self.per_device_train_batch_size >= 1, "sft.per_device_train_batch_size", "must be >= 1")
         _check(self.max_length >= 64, "sft.max_length", "must be >= 64 tokens")
@@ -322,8 +351,11 @@ class GRPOConfig:
              "ask_penalty) score -1 when triggered, so give them a positive weight",
         factory=lambda: {"parse": 0.25, "schema": 0.25, "execute": 0.25, "match": 0.25})
     seed: int = setting(42, help="training and rollout seed")
+    report_to: list[str] | str | None = _report_to()
 
     def __post_init__(self) -> None:
+        if self.report_to is not None:
+            self.report_to = check_report_to(self.report_to, "grpo.report_to")
         _check(self.num_generations >= 2, "grpo.num_generations", "GRPO needs at least 2 completions per prompt")
         _check(self.temperature > 0, "grpo.temperature", "must be > 0 (GRPO needs sampling)")
         _check(self.learning_rate > 0, "grpo.learning_rate", "must be positive")
@@ -416,8 +448,11 @@ class EvalConfig:
     concurrency: int = setting(8, help="endpoint backend: requests in flight")
     request_timeout_s: float = setting(120.0, help="endpoint backend: seconds before a request fails")
     bfcl: BFCLConfig = setting(help="the BFCL run (fcray eval --bfcl)", factory=BFCLConfig)
+    report_to: list[str] | str | None = _report_to()
 
     def __post_init__(self) -> None:
+        if self.report_to is not None:
+            self.report_to = check_report_to(self.report_to, "eval.report_to")
         backends = ("hf", "vllm", "endpoint")
         _check(self.backend in backends, "eval.backend", f"must be one of {backends}, got '{self.backend}'")
         _check(self.max_new_tokens >= 1, "eval.max_new_tokens", "must be >= 1")
@@ -595,6 +630,24 @@ class EdgeConfig:
 
 
 @dataclass
+class TrackingConfig:
+    """Experiment tracking (fcray.tracking): where TRL's and fcray's figures go besides each run's
+    metrics.jsonl. Stages may override ``report_to`` (``sft.report_to``, ``grpo.report_to``, ``eval.report_to``)."""
+
+    report_to: list[str] | str = setting(
+        help="trackers: tensorboard (event files in each run's tensorboard/ folder) | mlflow | wandb | none",
+        factory=lambda: ["tensorboard"])
+    mlflow_tracking_uri: str | None = setting(
+        None, help="MLflow's tracking server or store; null = $MLFLOW_TRACKING_URI, else a SQLite store at "
+                   "<workdir>/mlflow.db")
+    experiment: str | None = setting(None, help="MLflow experiment / W&B project; null = fcray-<preset>")
+
+    def __post_init__(self) -> None:
+        self.report_to = check_report_to(self.report_to, "tracking.report_to")
+        _check(bool(self.report_to), "tracking.report_to", "name at least one tracker, or [none]")
+
+
+@dataclass
 class FcrayConfig:
     """Everything one fcray run reads: a preset, a YAML file and --set overrides layered (fcray.config.loader)."""
 
@@ -610,6 +663,8 @@ class FcrayConfig:
     edge: EdgeConfig = setting(help="GGUF export and the llama.cpp server", factory=EdgeConfig)
     decoding: DecodingConfig = setting(help="constrained decoding of tool calls, on every runtime",
                                        factory=DecodingConfig)
+    tracking: TrackingConfig = setting(help="experiment tracking (TensorBoard, MLflow, W&B)",
+                                       factory=TrackingConfig)
 
     def __post_init__(self) -> None:
         # An engine without its own dtype runs the model's (one place to change it for every stage).

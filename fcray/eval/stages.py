@@ -36,8 +36,11 @@ def evaluate_stages(config: FcrayConfig, models: dict[str, str], examples: list[
     from fcray.eval.compare import compare_models
     from fcray.model.card import add_eval_results, eval_dataset
 
+    _tracking(config, eval_dir(config), "check").require()  # a missing tracker fails before generation starts
     examples = validation_examples(config.workdir) if examples is None else examples
     results = compare_models(models, examples, config.eval, eval_dir(config), log=log, decoding=config.decoding)
+    for stage, result in results.items():
+        track_results(config, stage, models[stage], result)
     for stage in ("sft", "grpo"):  # the models fcray trained: their cards get these results as model-index
         if stage in results and Path(models[stage]).is_dir():
             add_eval_results(models[stage], results[stage], eval_dataset(config.data.source, config.data.path))
@@ -73,8 +76,45 @@ def evaluate_one(config: FcrayConfig, model: str, name: str, data: str | None = 
     from fcray.eval.run import check_model, run_eval
 
     check_model(model, config.eval.backend)  # before reading data: the first thing that is wrong is named
-    return run_eval(model, _examples(config, data), config.eval, out or eval_dir(config) / name,
-                    decoding=config.decoding)
+    out = Path(out or eval_dir(config) / name)
+    tracking = _tracking(config, out, name)
+    tracking.require()
+    results = run_eval(model, _examples(config, data), config.eval, out, decoding=config.decoding)
+    track_results(config, name, model, results, out)
+    return results
+
+
+def _tracking(config: FcrayConfig, out: Path, name: str):
+    from fcray import tracking
+
+    return tracking.resolve(config, config.eval.report_to, out / "tensorboard", f"eval-{name}")
+
+
+def track_results(config: FcrayConfig, name: str, model: str, results: dict[str, Any],
+                  out: Path | None = None) -> None:
+    """One model's eval metrics to ``eval.report_to``'s trackers: ``eval/<metric>`` and
+    ``eval/<category>/<metric>`` (the means; the intervals stay in results.json), one tracker run per model,
+    TensorBoard in ``<eval folder>/tensorboard``. Results already logged (the GRPO job re-scores B from its
+    saved predictions) are not logged twice: ``<eval folder>/tracked.json`` remembers what was."""
+    import hashlib
+    import json
+
+    from fcray.tracking import ScalarLogger, eval_scalars
+
+    out = Path(out or eval_dir(config) / name)
+    tracking = _tracking(config, out, name)
+    if not tracking.enabled:
+        return
+    scalars = eval_scalars(results)
+    mark = {"model": model, "report_to": tracking.report_to, "mlflow": tracking.mlflow_tracking_uri,
+            "scalars": hashlib.sha256(json.dumps(scalars, sort_keys=True).encode()).hexdigest()}
+    marker = out / "tracked.json"
+    if marker.exists() and json.loads(marker.read_text()) == mark:
+        return
+    with ScalarLogger(tracking, {"model": model, "backend": config.eval.backend,
+                                 "examples": results.get("examples")}) as logger:
+        logger.log(scalars)
+    marker.write_text(json.dumps(mark, indent=1) + "\n")
 
 
 def report_for(config: FcrayConfig, runs: dict[str, str] | None = None, out: str | None = None) -> Path:

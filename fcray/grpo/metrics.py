@@ -3,7 +3,8 @@
 TRL logs the training quantities (reward and each reward function's mean and std, KL, entropy, completion
 lengths, clip ratios, ``frac_reward_zero_std`` = share of groups whose completions all scored the same and
 so carry no advantage). fcray adds where the time of a step went — rollout (vLLM engines), reward scoring,
-weight sync and the policy update (the rest of the step) — and rollout tokens/s.
+weight sync and the policy update (the rest of the step) — and rollout tokens/s; the callback runs ahead of the
+trackers' (fcray.tracking.add_first), so these figures reach TensorBoard/MLflow/W&B under the same names.
 """
 
 from __future__ import annotations
@@ -69,15 +70,17 @@ def metrics_callback(run_dir: str, timer: PhaseTimer):
             if not state.is_world_process_zero:
                 return
             kind = "summary" if "train_runtime" in logs else "step"
-            record: dict[str, Any] = {"kind": kind, "step": state.global_step, "time": time.time(), **logs}
+            ours: dict[str, Any] = {}
             if kind == "step" and step_seconds > 0:
                 rollout, reward, sync = (seconds.get(k, 0.0) for k in ("rollout", "reward", "sync"))
-                record.update({
+                ours.update({
                     "time/step_s": step_seconds, "time/rollout_s": rollout, "time/reward_s": reward,
                     "time/sync_s": sync, "time/update_s": max(step_seconds - rollout - reward - sync, 0.0),
                     "rollout/tokens_per_s": counts.get("rollout", 0.0) / rollout if rollout else None,
                     "rollout/resyncs": counts.get("resync", 0.0),
                 })
+            logs.update({k: v for k, v in ours.items() if v is not None})  # trackers plot numbers only
+            record: dict[str, Any] = {"kind": kind, "step": state.global_step, "time": time.time(), **logs, **ours}
             with open(Path(run_dir) / "metrics.jsonl", "a") as f:
                 f.write(json.dumps(record) + "\n")
 

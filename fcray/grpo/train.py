@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fcray import tracking as tracking_lib
 from fcray import workdir as workdir_layout
 from fcray.model.lora import peft_lora_config
 from fcray.config import DecodingConfig, FcrayConfig, GRPOConfig
@@ -49,6 +50,7 @@ class GRPOJob:
     dtype: str = "float32"
     enable_thinking: bool = False
     decoding: DecodingConfig | None = None  # constrained: rollouts decode with the tool-call grammar
+    tracking: tracking_lib.Tracking | None = None  # where rank 0 logs besides metrics.jsonl (None: nowhere)
 
 
 def _sample_seed(seed: int, step: int, rank: int, index: int) -> int:
@@ -118,7 +120,8 @@ def reward_setup(weights: dict[str, float], timer: PhaseTimer) -> tuple[list[Any
     return [timed_reward(f, timer) for f in funcs], values
 
 
-def trl_grpo_args(grpo: GRPOConfig, reward_weights: list[float], dtype: str, world_size: int):
+def trl_grpo_args(grpo: GRPOConfig, reward_weights: list[float], dtype: str, world_size: int,
+                  tracking: tracking_lib.Tracking | None = None):
     """TRL's ``GRPOConfig`` for fcray's ``grpo`` settings (one place maps fcray's names onto TRL's)."""
     from trl import GRPOConfig as TRLGRPOConfig
 
@@ -139,7 +142,8 @@ def trl_grpo_args(grpo: GRPOConfig, reward_weights: list[float], dtype: str, wor
         save_strategy="steps", save_steps=grpo.save_steps,
         seed=grpo.seed,
         bf16=dtype == "bfloat16" and grpo.ray_train.use_gpu,
-        report_to="none",
+        report_to=tracking.trl_report_to() if tracking else "none",
+        run_name=tracking.run_name if tracking else None,
         use_cpu=not grpo.ray_train.use_gpu,
         ddp_backend="gloo" if world_size > 1 and not grpo.ray_train.use_gpu else None,
         dataloader_num_workers=0,
@@ -173,11 +177,16 @@ def build_trainer(job: GRPOJob, world_size: int):
     peft_config = peft_lora_config(grpo.lora)
     timer = PhaseTimer()
     reward_funcs, reward_weights = reward_setup(grpo.reward_weights, timer)
-    args = trl_grpo_args(grpo, reward_weights, job.dtype, world_size)
-    trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs, args=args, train_dataset=grpo_dataset(prompts),
-                          processing_class=tokenizer, peft_config=peft_config,
-                          rollout_func=PoolRollout(job.pool, tokenizer, grpo, timer, rollout_grammars(prompts, job)))
-    trainer.add_callback(metrics_callback(job.run_dir, timer))
+    tracking = job.tracking or tracking_lib.Tracking()
+    args = trl_grpo_args(grpo, reward_weights, job.dtype, world_size, tracking)
+    with tracking_lib.trainer_construction(tracking):
+        trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs, args=args,
+                              train_dataset=grpo_dataset(prompts), processing_class=tokenizer,
+                              peft_config=peft_config,
+                              rollout_func=PoolRollout(job.pool, tokenizer, grpo, timer,
+                                                       rollout_grammars(prompts, job)))
+    tracking_lib.add_first(trainer, metrics_callback(job.run_dir, timer))
+    tracking_lib.add_first(trainer, tracking_lib.trainer_callback(tracking))
     return trainer
 
 
@@ -235,11 +244,14 @@ def run_grpo(config: FcrayConfig, run_name: str | None = None):
     run_dir = workdir_layout.run_dir(config, "grpo", run_name)
     run_dir.mkdir(parents=True, exist_ok=True)
     grpo = config.grpo
+    tracking = tracking_lib.resolve(config, grpo.report_to, run_dir / "tensorboard", run_name)
+    tracking.require()
     connect(cpus_needed(grpo))
     pool = RolloutPool.create(EngineSpec.from_config(grpo.engine, model_path, grpo.seed), grpo.num_engines,
                               max_restarts=grpo.max_engine_restarts, name_prefix=f"fcray-rollout-{run_name}")
     job = GRPOJob(grpo=grpo, model_path=model_path, train_path=str(train_path), run_dir=str(run_dir), pool=pool,
-                  dtype=config.model.dtype, enable_thinking=config.model.enable_thinking, decoding=config.decoding)
+                  dtype=config.model.dtype, enable_thinking=config.model.enable_thinking, decoding=config.decoding,
+                  tracking=tracking)
     try:
         storage = grpo.ray_train.storage_path or str(workdir_layout.ray_results_dir(config))
         result = launch(train_func, job, grpo.ray_train, run_name, storage, stage="grpo")

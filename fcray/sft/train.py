@@ -8,7 +8,9 @@ restarts the workers (``FailureConfig``) and ``train_func`` resumes from the lat
 as it does when the same run name is submitted again.
 
 Rank 0 writes ``metrics.jsonl`` (loss, token accuracy, learning rate, tokens/s total and per worker) in
-the run folder and, at the end, the final model (LoRA merged into the base) in ``<run folder>/model``.
+the run folder, logs the same figures to the run's trackers (``sft.report_to``; TensorBoard in
+``<run folder>/tensorboard`` by default, fcray.tracking) and, at the end, writes the final model (LoRA merged
+into the base) in ``<run folder>/model``.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fcray import tracking as tracking_lib
 from fcray import workdir as workdir_layout
 from fcray.model.lora import peft_lora_config
 from fcray.config import FcrayConfig, SFTConfig
@@ -35,6 +38,7 @@ class SFTJob:
     train_path: str
     run_dir: str
     dtype: str = "float32"
+    tracking: tracking_lib.Tracking = field(default_factory=tracking_lib.Tracking)  # default: no tracker
 
 
 def _metrics_callback(run_dir: str, world_size: int, flops_per_token: float | None = None,
@@ -42,7 +46,8 @@ def _metrics_callback(run_dir: str, world_size: int, flops_per_token: float | No
     from transformers import TrainerCallback
 
     class MetricsWriter(TrainerCallback):
-        """Appends one JSON line per logging step (rank 0), adding throughput (and MFU on GPUs)."""
+        """Appends one JSON line per logging step (rank 0), adding throughput (and MFU on GPUs). It runs ahead
+        of the trackers' callbacks (tracking.add_first), and the figures it adds to ``logs`` reach them too."""
 
         def __init__(self) -> None:
             self.last_time = time.time()
@@ -54,16 +59,16 @@ def _metrics_callback(run_dir: str, world_size: int, flops_per_token: float | No
             now = time.time()
             # The trainer's end-of-training summary (train_runtime, train_loss, ...) comes through on_log too.
             kind = "summary" if "train_runtime" in logs else "step"
-            record = {"kind": kind, "step": state.global_step, "epoch": state.epoch, "time": now, **logs}
             tokens = logs.get("num_tokens")
             if tokens is not None:
                 rate = (tokens - self.last_tokens) / max(now - self.last_time, 1e-9)
-                record["tokens_per_s"] = rate
-                record["tokens_per_s_per_worker"] = rate / world_size
+                logs["tokens_per_s"] = rate
+                logs["tokens_per_s_per_worker"] = rate / world_size
                 if flops_per_token and peak_flops:
-                    record["mfu"] = mfu(rate / world_size, flops_per_token, peak_flops)
+                    logs["mfu"] = mfu(rate / world_size, flops_per_token, peak_flops)
                 self.last_tokens = tokens
             self.last_time = now
+            record = {"kind": kind, "step": state.global_step, "epoch": state.epoch, "time": now, **logs}
             with open(Path(run_dir) / "metrics.jsonl", "a") as f:
                 f.write(json.dumps(record) + "\n")
 
@@ -107,14 +112,16 @@ def build_trainer(job: SFTJob, world_size: int):
         save_strategy="steps",
         save_steps=sft.save_steps,
         seed=sft.seed,
-        report_to="none",
+        report_to=job.tracking.trl_report_to(),
+        run_name=job.tracking.run_name,
         use_cpu=not use_gpu,
         ddp_backend="gloo" if world_size > 1 and not use_gpu else None,  # single process: no DDP
         dataloader_num_workers=0,
         disable_tqdm=True,
     )
-    trainer = SFTTrainer(model=model, args=args, train_dataset=train_dataset, processing_class=tokenizer,
-                         peft_config=peft_config)
+    with tracking_lib.trainer_construction(job.tracking):
+        trainer = SFTTrainer(model=model, args=args, train_dataset=train_dataset, processing_class=tokenizer,
+                             peft_config=peft_config)
     flops, peak = None, None
     if use_gpu and torch.cuda.is_available():
         config = model.config
@@ -122,7 +129,8 @@ def build_trainer(job: SFTJob, world_size: int):
         n_params = sum(p.numel() for p in model.parameters()) - embedding
         flops = flops_per_token(n_params, config.num_hidden_layers, config.hidden_size, sft.max_length)
         peak = peak_flops(torch.cuda.get_device_name(), job.dtype)
-    trainer.add_callback(_metrics_callback(job.run_dir, world_size, flops, peak))
+    tracking_lib.add_first(trainer, _metrics_callback(job.run_dir, world_size, flops, peak))
+    tracking_lib.add_first(trainer, tracking_lib.trainer_callback(job.tracking))
     return trainer
 
 
@@ -150,8 +158,10 @@ def run_sft(config: FcrayConfig, run_name: str | None = None):
     storage = workers.storage_path or str(workdir_layout.ray_results_dir(config))
     run_dir = workdir_layout.run_dir(config, "sft", run_name)
     run_dir.mkdir(parents=True, exist_ok=True)
+    tracking = tracking_lib.resolve(config, config.sft.report_to, run_dir / "tensorboard", run_name)
+    tracking.require()
     job = SFTJob(sft=config.sft, model_path=resolve_model_path(config.model.name_or_path, config.model.tiny),
-                 train_path=str(train_path), run_dir=str(run_dir), dtype=config.model.dtype)
+                 train_path=str(train_path), run_dir=str(run_dir), dtype=config.model.dtype, tracking=tracking)
     connect(workers.num_workers * workers.cpus_per_worker)
     return launch(train_func, job, workers, run_name, storage,
                   export=lambda final, metrics: export_run(config, final, run_dir, job.model_path, metrics))

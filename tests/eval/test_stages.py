@@ -6,6 +6,8 @@ from fcray.cli import main
 from fcray.config import load_config
 from fcray.eval.stages import eval_dir, evaluate_stages
 
+from tests.tracking_readback import event_files, mlflow_runs, tensorboard_scalars
+
 from .conftest import COMPLETIONS, EXAMPLES
 from .test_run import ScriptedBackend
 
@@ -20,7 +22,8 @@ def test_stages_share_eval_folders_and_the_report_compares_them(tmp_path, tiny_m
         return ScriptedBackend()
 
     monkeypatch.setitem(backends.BACKENDS, "hf", scripted)
-    config = load_config("tiny", overrides=[f"workdir={tmp_path}", "eval.backend=hf", "eval.bootstrap_samples=200"])
+    config = load_config("tiny", overrides=[f"workdir={tmp_path}", "eval.backend=hf", "eval.bootstrap_samples=200",
+                                            "tracking.report_to=[tensorboard,mlflow]"])
     second = tmp_path / "second"
     second.mkdir()
     (second / "config.json").write_text("{}")
@@ -28,6 +31,12 @@ def test_stages_share_eval_folders_and_the_report_compares_them(tmp_path, tiny_m
     evaluate_stages(config, {"sft": str(second)}, EXAMPLES)                                # as the GRPO job does
     assert made == [str(tiny_model_dir), str(second)]  # B's predictions were reused, not generated again
     assert (eval_dir(config) / "sft" / "predictions.jsonl").exists()
+    # Each model's metrics reach the trackers once (B's second scoring changed nothing, so it is not logged again).
+    base = tensorboard_scalars(eval_dir(config) / "base" / "tensorboard")
+    assert len(event_files(eval_dir(config) / "sft" / "tensorboard")) == 1
+    assert base["eval/exact_match"] == [(0, 0.25)] and "eval/single/parse_rate" in base
+    runs = mlflow_runs(f"sqlite:///{tmp_path}/mlflow.db", "fcray-tiny")
+    assert sorted(runs) == ["eval-base", "eval-sft"] and runs["eval-sft"]["eval/exact_match"] == [(0, 0.25)]
 
     assert main(["report", "--set", f"workdir={tmp_path}"]) == 0
     report = (tmp_path / "report" / "report.md").read_text()

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from fcray.config import load_config
+from tests.tracking_readback import event_files, mlflow_runs, tensorboard_scalars
 
 pytestmark = pytest.mark.slow
 
@@ -62,6 +63,13 @@ def test_grpo_runs_survives_a_dead_rollout_engine_and_resumes(tmp_path, tiny_mod
         assert all(r.get(key) is not None for r in steps), key
     assert all(r["time/sync_s"] > 0 for r in steps[1:])  # weights sent before every step after the first
     assert (run_dir / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    # TensorBoard: one event file for 2 policy workers; TRL's reward components and fcray's time split.
+    assert len(event_files(run_dir / "tensorboard")) == 1
+    scalars = tensorboard_scalars(run_dir / "tensorboard")
+    for tag in ("train/reward", "train/rewards/fcray_parse/mean", "train/kl", "train/time/rollout_s",
+                "train/time/sync_s", "train/time/update_s", "train/rollout/tokens_per_s"):
+        assert [step for step, _ in scalars[tag]] == [1, 2, 3, 4], tag
+    assert [v for _, v in scalars["train/time/rollout_s"]] == pytest.approx([r["time/rollout_s"] for r in steps])
     card = (run_dir / "model" / "README.md").read_text()
     assert '"grpo"' in card and "## Export check" in card
 
@@ -86,10 +94,17 @@ def test_grpo_with_lora_keeps_the_reference_in_the_adapter_off_base_and_syncs_me
                  "grpo.per_device_train_batch_size=8", "grpo.gradient_accumulation_steps=1",
                  "grpo.max_completion_length=16", "grpo.save_steps=100", "grpo.max_steps=2",
                  "grpo.ray_train.num_workers=2", "grpo.num_engines=1", "grpo.beta=0.01", "grpo.learning_rate=1e-3",
-                 "grpo.lora.enabled=true", "grpo.lora.r=8", "grpo.lora.alpha=16"]
+                 "grpo.lora.enabled=true", "grpo.lora.r=8", "grpo.lora.alpha=16",
+                 "tracking.report_to=[tensorboard,mlflow]", "tracking.experiment=grpo-test"]
     result = run_grpo(load_config("tiny", overrides=overrides), "grpo-lora")
     assert result.error is None and result.metrics["step"] == 2
     run_dir = tmp_path / "runs" / "grpo-lora"
+    # MLflow beside TensorBoard: the run's reward components and fcray's sync time, read back by MLflow's client.
+    runs = mlflow_runs(f"sqlite:///{tmp_path}/mlflow.db", "grpo-test")
+    assert list(runs) == ["grpo-lora"]
+    for key in ("reward", "rewards/fcray_parse/mean", "kl", "time/sync_s", "time/rollout_s"):
+        assert [step for step, _ in runs["grpo-lora"][key]] == [1, 2], key
+    assert len(event_files(run_dir / "tensorboard")) == 1
     steps = [r for r in (json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines())
              if r["kind"] == "step"]
     assert [r["step"] for r in steps] == [1, 2]

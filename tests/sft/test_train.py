@@ -8,6 +8,7 @@ import json
 import pytest
 
 from fcray.config import load_config
+from tests.tracking_readback import event_files, mlflow_runs, tensorboard_scalars
 
 
 RAY_NUM_CPUS = 2  # for the ray_local fixture
@@ -36,6 +37,13 @@ def test_sft_trains_on_two_workers_and_resumes(tmp_path, tiny_model_dir, ray_loc
     card = (run_dir / "model" / "README.md").read_text()
     assert "## Recipe" in card and "## Export check" in card and '"parse_status"' in card
 
+    # TensorBoard (the default tracker): one event file for 2 workers (rank 0 logs), TRL's and fcray's figures.
+    assert len(event_files(run_dir / "tensorboard")) == 1
+    scalars = tensorboard_scalars(run_dir / "tensorboard")
+    for tag in ("train/loss", "train/learning_rate", "train/mean_token_accuracy", "train/tokens_per_s"):
+        assert [step for step, _ in scalars[tag]][-3:] == [2, 3, 4], tag
+    assert scalars["train/tokens_per_s"][-1][1] == pytest.approx(records[-1]["tokens_per_s"], rel=1e-5)
+
     model = AutoModelForCausalLM.from_pretrained(run_dir / "model")
     tokenizer = AutoTokenizer.from_pretrained(run_dir / "model")
     assert tokenizer.chat_template == AutoTokenizer.from_pretrained(tiny_model_dir).chat_template
@@ -63,10 +71,17 @@ def test_sft_with_lora_and_assistant_only_loss_exports_the_merged_adapter(tmp_pa
 
     overrides = [f"workdir={tmp_path}", "data.num_examples=120", "sft.per_device_train_batch_size=2",
                  "sft.logging_steps=1", "sft.save_steps=100", "sft.max_steps=3", "sft.ray_train.num_workers=2",
-                 "sft.lora.enabled=true", "sft.lora.r=8", "sft.lora.alpha=16", "sft.assistant_only_loss=true"]
+                 "sft.lora.enabled=true", "sft.lora.r=8", "sft.lora.alpha=16", "sft.assistant_only_loss=true",
+                 "sft.report_to=[mlflow]"]
     result = run_sft(load_config("tiny", overrides=overrides), "sft-lora")
     assert result.error is None and result.metrics["step"] == 3
     run_dir = tmp_path / "runs" / "sft-lora"
+    # MLflow (the workdir's SQLite store): one run, named after fcray's run, with TRL's and fcray's figures.
+    runs = mlflow_runs(f"sqlite:///{tmp_path}/mlflow.db", "fcray-tiny")
+    assert list(runs) == ["sft-lora"]
+    for key in ("loss", "learning_rate", "tokens_per_s", "tokens_per_s_per_worker"):
+        assert [step for step, _ in runs["sft-lora"][key]][-2:] == [2, 3], key
+    assert not (run_dir / "tensorboard").exists()  # sft.report_to replaced the default
     model_dir = run_dir / "model"
     assert not list(model_dir.glob("adapter_*")), "the exported model must be merged, not an adapter"
     card = (model_dir / "README.md").read_text()
