@@ -4,7 +4,8 @@ Each cell of the matrix runs ``concurrency`` users, each sending its next reques
 one finishes, until ``requests_per_cell`` requests are done or ``max_seconds_per_cell`` has passed. Every
 request streams (``stream_options.include_usage``) and asks for exactly ``max_tokens`` new tokens
 (``ignore_eos``), so cells compare like with like. Per request: time to the first token, the gaps between
-tokens, end-to-end latency, prompt and output tokens. Per cell: P50/P95/P99 and throughput.
+tokens, end-to-end latency, prompt and output tokens. Per cell: TTFT, TPOT (time per output token after the
+first) and end-to-end latency at P50/P95/P99, and throughput.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class RequestResult:
     error: str | None = None
     ttft_s: float | None = None
     e2e_s: float | None = None
-    itl_s: list[float] = field(default_factory=list)
+    tpot_s: list[float] = field(default_factory=list)  # time per output token after the first (one per request)
     prompt_tokens: int = 0
     output_tokens: int = 0
 
@@ -59,7 +60,7 @@ def summarize_cell(results: list[RequestResult], concurrency: int, prompt_tokens
     ok = [r for r in results if r.ok]
     ttft = [r.ttft_s for r in ok if r.ttft_s is not None]
     e2e = [r.e2e_s for r in ok if r.e2e_s is not None]
-    itl = [gap for r in ok for gap in r.itl_s]
+    tpot = [t for r in ok for t in r.tpot_s]
     row = {
         "concurrency": concurrency, "prompt_tokens": prompt_tokens,
         "measured_prompt_tokens": (sum(r.prompt_tokens for r in ok) / len(ok)) if ok else None,
@@ -67,9 +68,8 @@ def summarize_cell(results: list[RequestResult], concurrency: int, prompt_tokens
         "errors_by_type": dict(Counter((r.error or "").split(":")[0] for r in results if not r.ok)),
         "error_examples": sorted({r.error for r in results if r.error})[:3],
         "seconds": seconds,
-        "ttft_p50_s": percentile(ttft, 50), "ttft_p95_s": percentile(ttft, 95),
-        "itl_p50_s": percentile(itl, 50), "itl_p95_s": percentile(itl, 95),
-        "e2e_p50_s": percentile(e2e, 50), "e2e_p95_s": percentile(e2e, 95), "e2e_p99_s": percentile(e2e, 99),
+        **{f"{name}_p{q}_s": percentile(values, q) for name, values in (("ttft", ttft), ("tpot", tpot), ("e2e", e2e))
+           for q in (50, 95, 99)},
         "requests_per_s": len(ok) / seconds if seconds else 0.0,
         "output_tokens_per_s": sum(r.output_tokens for r in ok) / seconds if seconds else 0.0,
         "input_tokens_per_s": sum(r.prompt_tokens for r in ok) / seconds if seconds else 0.0,
@@ -209,8 +209,9 @@ def write_csv(rows: list[dict[str, Any]], path: str | Path) -> None:
             writer.writerow({k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in row.items()})
 
 
-CSV_FIRST = ["prompt_tokens", "concurrency", "requests", "errors", "ttft_p50_s", "ttft_p95_s", "itl_p50_s",
-             "e2e_p50_s", "e2e_p95_s", "e2e_p99_s", "requests_per_s", "output_tokens_per_s", "input_tokens_per_s"]
+CSV_FIRST = ["prompt_tokens", "concurrency", "requests", "errors", "ttft_p50_s", "ttft_p95_s", "ttft_p99_s",
+             "tpot_p50_s", "tpot_p95_s", "tpot_p99_s", "e2e_p50_s", "e2e_p95_s", "e2e_p99_s", "requests_per_s",
+             "output_tokens_per_s", "input_tokens_per_s"]
 
 
 def run_matrix(url: str, model: str, config: BenchConfig, out: str | Path | None = None, log=print,
@@ -257,7 +258,8 @@ def run_matrix(url: str, model: str, config: BenchConfig, out: str | Path | None
                     row = summarize_cell(results, concurrency, length, seconds, config.slo_ttft_p95_ms)
                     rows.append(row)
                     log(f"[fcray bench] prompt {length:>5} tok, concurrency {concurrency:>3}: "
-                        f"TTFT P95 {_ms(row['ttft_p95_s'])}, ITL P50 {_ms(row['itl_p50_s'])}, "
+                        f"TTFT P50/P95/P99 {_ms(row['ttft_p50_s'])}/{_ms(row['ttft_p95_s'])}/{_ms(row['ttft_p99_s'])}, "
+                        f"TPOT P50 {_ms(row['tpot_p50_s'])}, "
                         f"{row['output_tokens_per_s']:.0f} tok/s, {row['requests_per_s']:.2f} req/s, "
                         f"{row['errors']} errors")
                     save()

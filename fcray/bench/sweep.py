@@ -83,7 +83,7 @@ def _trial(params: dict[str, Any]) -> dict[str, Any]:
     finally:
         serve.delete(name)
     score = row["output_tokens_per_s"] if row["meets_slo"] else 0.0
-    metrics = {"score": score, **{k: row[k] for k in ("output_tokens_per_s", "ttft_p95_s", "itl_p50_s", "e2e_p95_s",
+    metrics = {"score": score, **{k: row[k] for k in ("output_tokens_per_s", "ttft_p95_s", "tpot_p50_s", "e2e_p95_s",
                                                      "requests_per_s", "errors", "meets_slo")},
                "errors_by_type": json.dumps(row["errors_by_type"])}  # a string: Tune flattens dicts
     tune.report(metrics)
@@ -248,7 +248,7 @@ def run_sweep(config: FcrayConfig, model_source: str, out: str | Path, storage_p
             trials.append({**trial_settings(result.config), "error": trial_error(result.error)})
             continue
         trials.append({**trial_settings(result.config),
-                       **{k: result.metrics[k] for k in ("score", "output_tokens_per_s", "ttft_p95_s", "itl_p50_s",
+                       **{k: result.metrics[k] for k in ("score", "output_tokens_per_s", "ttft_p95_s", "tpot_p50_s",
                                                          "e2e_p95_s", "requests_per_s", "errors", "meets_slo")},
                        "errors_by_type": json.loads(result.metrics.get("errors_by_type") or "{}")})
     passing = [t for t in trials if t.get("meets_slo")]

@@ -94,7 +94,7 @@ def _decoding_note(results: dict[str, Any]) -> str:
 
 def markdown(results: dict[str, dict[str, Any]], differences: dict[tuple[str, str], dict[str, Any]],
              plots: list[str], bfcl: dict[str, dict[str, Any]] | None = None,
-             edge: dict[str, Any] | None = None) -> str:
+             edge: dict[str, Any] | None = None, bench: list[dict[str, Any]] | None = None) -> str:
     names = list(results)
     conf = int(round(100 * next(iter(results.values())).get("confidence", 0.95)))
     n = {name: r["examples"] for name, r in results.items()}
@@ -126,8 +126,41 @@ def markdown(results: dict[str, dict[str, Any]], differences: dict[tuple[str, st
                 lines.append(f"| {category} (n={size}) | {metric} | " + " | ".join(cells) + " |")
     lines += bfcl_section(bfcl)
     lines += edge_section(edge)
+    lines += load_test_section(bench)
     lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots]
     return "\n".join(lines) + "\n"
+
+
+def load_test_section(bench: list[dict[str, Any]] | None) -> list[str]:
+    """`fcray bench`'s cells: latency percentiles and throughput per prompt length and concurrency.
+
+    >>> row = {"prompt_tokens": 256, "concurrency": 4, "requests": 48, "errors": 0, "ttft_p50_s": 0.08,
+    ...        "ttft_p95_s": 0.1, "ttft_p99_s": 0.12, "tpot_p50_s": 0.02, "tpot_p95_s": 0.025, "tpot_p99_s": 0.03,
+    ...        "e2e_p95_s": 1.5, "output_tokens_per_s": 210.0}
+    >>> load_test_section([row])[-1]
+    '| 256 | 4 | 48 | 0 | 80 / 100 / 120 | 20.0 / 25.0 / 30.0 | 1.50 | 210 |'
+    """
+    rows = [r for r in bench or [] if r.get("concurrency") is not None]
+    if not rows:
+        return []
+
+    def ms(value, fmt="{:.0f}"):
+        return "–" if value is None else fmt.format(value * 1000)
+
+    lines = ["", "## Load test", "",
+             "Closed-loop streaming users (`fcray bench`); TTFT: time to the first token; TPOT: time per output "
+             "token after the first; milliseconds at P50 / P95 / P99.", "",
+             "| prompt tokens | concurrency | requests | errors | TTFT ms | TPOT ms | E2E P95 s | output tok/s |",
+             "|" + "---|" * 8]
+    for r in sorted(rows, key=lambda r: (r["prompt_tokens"], r["concurrency"])):
+        ttft = " / ".join(ms(r.get(f"ttft_p{q}_s")) for q in (50, 95, 99))
+        tpot = " / ".join(ms(r.get(f"tpot_p{q}_s"), "{:.1f}") for q in (50, 95, 99))
+        e2e = "–" if r.get("e2e_p95_s") is None else f"{r['e2e_p95_s']:.2f}"
+        lines.append(f"| {r['prompt_tokens']} | {r['concurrency']} | {r['requests']} | {r['errors']} | {ttft} | "
+                     f"{tpot} | {e2e} | {r['output_tokens_per_s']:.0f} |")
+    skipped = [r for r in bench or [] if r.get("skipped")]
+    lines += [f"- prompt {r['prompt_tokens']}: {r['skipped']}" for r in skipped]
+    return lines
 
 
 def edge_section(edge: dict[str, Any] | None) -> list[str]:
@@ -250,7 +283,8 @@ def plot_reward_curves(records: list[dict[str, Any]], path: Path) -> bool:
 
 
 def plot_load_test(bench: list[dict[str, Any]], path: Path) -> bool:
-    """TTFT P95 and output tokens/s against concurrency, one line per prompt length (`fcray bench` rows)."""
+    """TTFT P50/P95/P99 and output tokens/s against concurrency, one colour per prompt length (`fcray bench`
+    rows); P50 solid, P95 dashed, P99 dotted."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -259,18 +293,26 @@ def plot_load_test(bench: list[dict[str, Any]], path: Path) -> bool:
     rows = [r for r in bench if {"concurrency", "ttft_p95_s", "output_tokens_per_s"} <= set(r)]
     if not rows:
         return False
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    for length in sorted({r.get("prompt_tokens", 0) for r in rows}):
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    styles = {50: "-", 95: "--", 99: ":"}
+    for index, length in enumerate(sorted({r.get("prompt_tokens", 0) for r in rows})):
+        colour = f"C{index}"
         cell = sorted((r for r in rows if r.get("prompt_tokens", 0) == length), key=lambda r: r["concurrency"])
-        left.plot([r["concurrency"] for r in cell], [r["ttft_p95_s"] for r in cell], marker="o", label=f"{length} tok")
-        right.plot([r["concurrency"] for r in cell], [r["output_tokens_per_s"] for r in cell], marker="o",
-                   label=f"{length} tok")
+        levels = [r["concurrency"] for r in cell]
+        for q, style in styles.items():
+            values = [r.get(f"ttft_p{q}_s") for r in cell]
+            if any(v is not None for v in values):
+                left.plot(levels, [float("nan") if v is None else v for v in values], style, marker="o",
+                          color=colour, label=f"{length} tok, P{q}")
+        right.plot(levels, [r["output_tokens_per_s"] for r in cell], marker="o", color=colour, label=f"{length} tok")
     levels = sorted({r["concurrency"] for r in rows})
-    for ax, ylabel, title in ((left, "TTFT P95 (s)", "time to first token"), (right, "output tokens/s", "throughput")):
+    for ax, ylabel, title in ((left, "TTFT (s)", "time to first token: P50 — P95 -- P99 ··"),
+                              (right, "output tokens/s", "throughput")):
         ax.set(xlabel="concurrency", ylabel=ylabel, title=title, xscale="log")
         ax.set_xticks(levels, [str(c) for c in levels])
         ax.minorticks_off()
-    left.legend(title="prompt")
+    left.legend(fontsize=7, ncol=2)
+    right.legend(title="prompt", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -295,15 +337,17 @@ def write_report(runs: dict[str, str | Path], out: str | Path, grpo_run: str | P
     plot_metrics(results, out / "metrics.png")
     if grpo_run is not None and plot_reward_curves(read_metrics(grpo_run), out / "grpo_rewards.png"):
         plots.append("grpo_rewards.png")
+    bench = None
     if bench_results is not None and Path(bench_results).exists():
-        if plot_load_test(json.loads(Path(bench_results).read_text()), out / "load_test.png"):
+        bench = json.loads(Path(bench_results).read_text())
+        if plot_load_test(bench, out / "load_test.png"):
             plots.append("load_test.png")
     bfcl = {name: json.loads((folder / "bfcl" / "bfcl_results.json").read_text()) for name, folder in runs.items()
             if (folder / "bfcl" / "bfcl_results.json").exists()}
     edge = json.loads(Path(edge_results).read_text()) if edge_results and Path(edge_results).exists() else None
     if edge and plot_edge(edge, results, out / "edge.png"):
         plots.append("edge.png")
-    text = markdown(results, differences, plots, bfcl, edge)
+    text = markdown(results, differences, plots, bfcl, edge, bench)
     (out / "report.md").write_text(text)
     (out / "report.json").write_text(json.dumps(
         {"results": results, "bfcl": {n: {k: v for k, v in s.items() if k != "tables"} for n, s in bfcl.items()},

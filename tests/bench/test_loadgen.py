@@ -27,7 +27,9 @@ def test_cell_summary_counts_errors_and_throughput():
                RequestResult(False, "APIConnectionError: refused")]
     row = summarize_cell(results, concurrency=2, prompt_tokens=48, seconds=4.0, slo_ttft_p95_ms=250)
     assert row["requests"] == 3 and row["errors"] == 1 and row["error_examples"] == ["APIConnectionError: refused"]
-    assert row["ttft_p50_s"] == pytest.approx(0.2) and row["itl_p50_s"] == pytest.approx(0.02)
+    assert row["ttft_p50_s"] == pytest.approx(0.2) and row["tpot_p50_s"] == pytest.approx(0.02)
+    assert row["ttft_p99_s"] == pytest.approx(0.298) and row["tpot_p99_s"] == pytest.approx(0.0298)
+    assert row["e2e_p95_s"] == pytest.approx(1.95)
     assert row["output_tokens_per_s"] == pytest.approx(5.0) and row["requests_per_s"] == pytest.approx(0.5)
     assert row["measured_prompt_tokens"] == 50 and row["meets_slo"] is False  # an error fails the SLO
     assert row["errors_by_type"] == {"APIConnectionError": 1} and row["input_tokens_per_s"] == pytest.approx(25.0)
@@ -38,7 +40,7 @@ def test_rows_go_to_csv_with_the_headline_columns_first(tmp_path):
             {"prompt_tokens": 4096, "concurrency": None, "skipped": "exceeds the context"}]
     write_csv(rows, tmp_path / "results.csv")
     lines = (tmp_path / "results.csv").read_text().splitlines()
-    assert lines[0].startswith("prompt_tokens,concurrency,requests,errors,ttft_p50_s")
+    assert lines[0].startswith("prompt_tokens,concurrency,requests,errors,ttft_p50_s,ttft_p95_s,ttft_p99_s,tpot_p50_s")
     assert len(lines) == 3 and "exceeds the context" in lines[2]
 
 
