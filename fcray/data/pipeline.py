@@ -42,7 +42,15 @@ class DatasetFiles:
 def load_source(config: DataConfig) -> tuple[list[dict[str, Any]], LoadReport]:
     report = LoadReport(source=config.source if not config.path else f"{config.source}:{config.path}",
                         strict=config.strict)
-    examples = list(get_source(config.source).load(config, report))
+    from fcray.progress import report as report_progress
+
+    expected = config.num_examples if config.source == "synthetic" else 0  # other sources: unknown until read
+    examples = []
+    for example in get_source(config.source).load(config, report):
+        examples.append(example)
+        if len(examples) % 200 == 0:
+            report_progress(f"data rows ({config.source})", len(examples), expected)
+    report_progress(f"data rows ({config.source})", len(examples), len(examples))
     if not examples:
         raise DataError(f"{report.source}: no usable rows\n{report.summary()}")
     return examples, report

@@ -193,6 +193,7 @@ def export_gguf(model_dir: str | Path, out_dir: str | Path, quantizations: Itera
     """Write ``<name>-<type>.gguf`` for every type into ``out_dir`` (f16 always: the quantizer's input),
     read each back, write ``Modelfile`` and ``export.json``; returns that record."""
     from fcray.edge.quantize import quantize
+    from fcray.progress import report as report_progress
 
     model_dir, out_dir = Path(model_dir), Path(out_dir)
     if not (model_dir / "config.json").exists():
@@ -202,7 +203,8 @@ def export_gguf(model_dir: str | Path, out_dir: str | Path, quantizations: Itera
     out_dir.mkdir(parents=True, exist_ok=True)
     kinds = ["f16", *[k for k in dict.fromkeys(quantizations) if k != "f16"]]
     files: dict[str, Any] = {}
-    for kind in kinds:
+    for done, kind in enumerate(kinds):
+        report_progress("gguf files", done, len(kinds))
         target = out_dir / f"{name}-{kind}.gguf"
         started = time.monotonic()
         if kind in CONVERTER_TYPES:
@@ -214,6 +216,7 @@ def export_gguf(model_dir: str | Path, out_dir: str | Path, quantizations: Itera
         files[kind] = {**read_gguf(target), "seconds": round(time.monotonic() - started, 2), "written_by": tool}
         files[kind].pop("chat_template")
         log(f"[fcray export] {target.name}: {files[kind]['bytes'] / 2**20:.1f} MiB, {files[kind]['tensor_types']}")
+    report_progress("gguf files", len(kinds), len(kinds))
     check_read_back(files, model_dir)
     served = modelfile_quantization if modelfile_quantization in files else kinds[-1]
     (out_dir / "Modelfile").write_text(modelfile(Path(files[served]["path"]).name))
