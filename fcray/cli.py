@@ -161,6 +161,21 @@ def cmd_grpo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    """data -> SFT -> GRPO, each stage as `fcray sft` and `fcray grpo` run it (the data is built by the first
+    stage that needs it, and reused while its settings are unchanged)."""
+    print("fcray train: SFT (model B), then GRPO from it (model C)")
+    code = cmd_sft(argparse.Namespace(**vars(args), show_example=False, run_name=None))
+    if code != 0:
+        return code
+    import ray
+
+    # A local Ray instance is sized for the stage that started it (SFT's workers); GRPO also needs its rollout
+    # engines, so it connects afresh (to the same RAY_ADDRESS cluster, or a new local one of its size).
+    ray.shutdown()
+    return cmd_grpo(argparse.Namespace(**vars(args), run_name=None))
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from fcray.model.export import check_loads_in_vllm, merge_to_folder, verify_model
 
@@ -395,6 +410,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run-name", help="Ray Train run name (default: grpo-<preset>); the same name resumes")
     p.add_argument("--no-eval", action="store_true", help="skip scoring the SFT vs GRPO model on validation")
     p.set_defaults(func=cmd_grpo)
+
+    p = sub.add_parser("train", help="the whole training: data, SFT (model B), then GRPO from it (model C), each "
+                                     "scored on held-out validation")
+    add_config_args(p)
+    p.add_argument("--no-eval", action="store_true", help="skip scoring A vs B and B vs C on validation")
+    p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("export", help="merge a LoRA adapter (or copy full weights) into a self-contained model")
     export_sub = p.add_subparsers(dest="export_command", required=True)

@@ -2,7 +2,8 @@
 
 * ``raycluster.yaml`` — a head (no GPU) and an autoscaled GPU worker group, the shared volume the jobs write
   to mounted at ``/mnt/shared``, Ray's metrics port named for the PodMonitor.
-* ``rayjob-{sft,grpo,eval}.yaml`` — the pipeline's jobs submitted to that cluster (``clusterSelector``).
+* ``rayjob-{data,sft,grpo,eval,export,bench,sweep}.yaml`` — every stage's job submitted to that cluster
+  (``clusterSelector``); the bench job load-tests the RayService below.
 * ``rayservice.yaml`` — Ray Serve LLM on its own cluster; ``serveConfigV2`` is ``serve_configs/qwen3-0.6b.yaml``.
 * ``monitoring/`` — a PodMonitor (Prometheus operator) for every Ray pod, the Grafana dashboard as JSON and as
   a ConfigMap that Grafana's sidecar provisions (label ``grafana_dashboard: "1"``).
@@ -46,9 +47,10 @@ def _container(name: str, cpu: int, memory: str, gpus: int = 0, ports: list[dict
                serves: bool = False) -> dict[str, Any]:
     limits: dict[str, Any] = {"cpu": str(cpu), "memory": memory, **({"nvidia.com/gpu": str(gpus)} if gpus else {})}
     env = [{"name": "HF_HOME", "value": f"{SHARED}/hf"}, {"name": "FCRAY_CACHE", "value": f"{SHARED}/fcray-cache"},
-           _secret_env("HF_TOKEN", HF_TOKEN_SECRET, "token", optional=True)]
-    if serves:  # the ingress reads the key on its pod; without the Secret the pod does not start (no open API)
-        env.append(_secret_env(API_KEY_ENV, API_KEY_SECRET, "api-key", optional=False))
+           _secret_env("HF_TOKEN", HF_TOKEN_SECRET, "token", optional=True),
+           # the ingress reads the key on its pod: without the Secret a serving pod does not start (no open API);
+           # the pipeline's pods may have it (optional) so that the bench job can call the RayService
+           _secret_env(API_KEY_ENV, API_KEY_SECRET, "api-key", optional=not serves)]
     return {
         "name": name, "image": IMAGE, "imagePullPolicy": "IfNotPresent",
         "resources": {"requests": dict(limits), "limits": dict(limits)},
@@ -97,11 +99,13 @@ def raycluster() -> dict[str, Any]:
             "spec": cluster_spec()}
 
 
-def rayjob(stage: str, extra: str = "") -> dict[str, Any]:
-    entrypoint = f"python -m jobs.{stage} --preset qwen3-0.6b --set workdir={WORKDIR}{extra}"
+def rayjob(name: str, module: str, extra: str = "") -> dict[str, Any]:
+    """The RayJob ``fcray-<name>`` running ``python -m <module>`` with the qwen3-0.6b preset, the shared workdir
+    and ``extra`` arguments on the ``fcray`` RayCluster."""
+    entrypoint = f"python -m {module} --preset qwen3-0.6b --set workdir={WORKDIR}{extra}"
     return {
         "apiVersion": "ray.io/v1", "kind": "RayJob",
-        "metadata": {"name": f"fcray-{stage}", "labels": dict(LABELS)},
+        "metadata": {"name": f"fcray-{name}", "labels": dict(LABELS)},
         "spec": {
             # the code is in the image (/app); the job runs on the long-lived RayCluster above
             "entrypoint": f"cd /app && {entrypoint}",
@@ -109,6 +113,23 @@ def rayjob(stage: str, extra: str = "") -> dict[str, Any]:
             "submissionMode": "K8sJobMode",
             "backoffLimit": 2,  # a failed submission is retried; training resumes from its checkpoints
         },
+    }
+
+
+# KubeRay names a RayService's Serve service <name>-serve-svc; the bench job load-tests it from the cluster.
+SERVED_URL = "http://fcray-serve-serve-svc:8000/v1"
+
+
+def rayjobs(config: FcrayConfig) -> dict[str, Any]:
+    """``{file: RayJob}`` for every stage of the pipeline, in the order a user runs them."""
+    return {
+        "rayjob-data.yaml": rayjob("data", "jobs.data"),
+        "rayjob-sft.yaml": rayjob("sft", "jobs.sft"),
+        "rayjob-grpo.yaml": rayjob("grpo", "jobs.grpo"),
+        "rayjob-eval.yaml": rayjob("eval", "jobs.eval", " --bfcl"),
+        "rayjob-export.yaml": rayjob("export", "jobs.export gguf"),
+        "rayjob-bench.yaml": rayjob("bench", "jobs.bench", f" --url {SERVED_URL} --model-id {config.serve.model_id}"),
+        "rayjob-sweep.yaml": rayjob("sweep", "tune.sweep"),
     }
 
 
@@ -160,9 +181,7 @@ def manifests(config: FcrayConfig) -> dict[str, Any]:
     return {
         "shared-volume.yaml": pvc(),
         "raycluster.yaml": raycluster(),
-        "rayjob-sft.yaml": rayjob("sft"),
-        "rayjob-grpo.yaml": rayjob("grpo"),
-        "rayjob-eval.yaml": rayjob("eval", " --bfcl"),
+        **rayjobs(config),
         "rayservice.yaml": rayservice(config),
         "monitoring/podmonitor.yaml": podmonitor(),
         "monitoring/grafana-dashboard-configmap.yaml": dashboard_configmap(),
