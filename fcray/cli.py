@@ -303,6 +303,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from fcray.serve.config import write_serve_config
 
     config = config_from_args(args)
+    if args.from_sweep:  # the sweep's choice first, so the user's own --set still wins
+        from fcray.bench.sweep import chosen_overrides
+        from fcray.workdir import bench_dir
+
+        chosen = chosen_overrides(bench_dir(config))
+        print(f"fcray serve: the sweep's settings: {' '.join(chosen)}")
+        config = load_config(args.preset, args.config_file, [*chosen, *args.overrides])
     if args.write_config:
         print(f"wrote {write_serve_config(config)}")
         if config.preset == "qwen3-0.6b":  # the GPU deployment: KubeRay manifests embed its serve config
@@ -482,6 +489,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write serve_configs/<preset>.yaml from the preset and exit (what `serve deploy` takes)")
     p.add_argument("--stop", action="store_true",
                    help="delete the deployed Serve apps and stop the Ray head if `fcray serve` started it, then exit")
+    p.add_argument("--from-sweep", action="store_true",
+                   help="use the engine settings the sweep chose (<workdir>/bench/sweep/sweep.json); --set still wins")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("bench", help="load test the served model over concurrency x prompt length (bench.*)")

@@ -44,3 +44,31 @@ def test_model_prints_folder_shape_and_pretraining(tiny_model_dir, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0] == str(tiny_model_dir)
     assert "4 layers x 256 wide" in out[1] and "random init (model.tiny.pretrain_tokens: 0)" in out[2]
+
+
+def test_serve_from_sweep_takes_the_sweeps_choice_and_set_still_wins(tmp_path, capsys, monkeypatch):
+    import json
+
+    import yaml
+
+    import fcray.serve.config as serve_config
+
+    real = serve_config.write_serve_config
+    monkeypatch.setattr(serve_config, "write_serve_config", lambda config: real(config, tmp_path))
+
+    assert main(["serve", "--from-sweep", "--write-config", "--set", f"workdir={tmp_path}"]) == 2
+    assert "run the sweep first (python -m tune.sweep" in capsys.readouterr().err
+    sweep = tmp_path / "bench" / "sweep"
+    sweep.mkdir(parents=True)
+    (sweep / "sweep.json").write_text(json.dumps({"slo_ttft_p95_ms": 500, "overrides": []}))
+    assert main(["serve", "--from-sweep", "--write-config", "--set", f"workdir={tmp_path}"]) == 2
+    assert "no trial met the TTFT SLO (500 ms)" in capsys.readouterr().err
+
+    (sweep / "sweep.json").write_text(json.dumps({"overrides": ["serve.engine.max_num_seqs=8",
+                                                                "serve.engine.max_num_batched_tokens=1024"]}))
+    assert main(["serve", "--from-sweep", "--write-config", "--set", f"workdir={tmp_path}",
+                 "--set", "serve.engine.max_num_batched_tokens=2048"]) == 0
+    assert "the sweep's settings: serve.engine.max_num_seqs=8" in capsys.readouterr().out
+    written = yaml.safe_load((tmp_path / "tiny.yaml").read_text())
+    engine = written["applications"][0]["args"]["llm_configs"][0]["engine_kwargs"]
+    assert (engine["max_num_seqs"], engine["max_num_batched_tokens"]) == (8, 2048)

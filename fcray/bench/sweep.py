@@ -299,3 +299,18 @@ def run_sweep(config: FcrayConfig, model_source: str, out: str | Path, storage_p
     (out / "sweep.json").write_text(json.dumps(summary, indent=2) + "\n")
     (out / "sweep.md").write_text(sweep_report(summary))
     return summary
+
+
+def chosen_overrides(workdir_bench: Path) -> list[str]:
+    """The ``--set`` overrides of the settings the last sweep under ``<workdir>/bench`` chose (``fcray serve
+    --from-sweep``); an error that says what to run when there is no sweep or it chose nothing."""
+    path = Path(workdir_bench) / "sweep" / "sweep.json"
+    if not path.exists():
+        raise FileNotFoundError(f"--from-sweep reads {path}, which does not exist: run the sweep first "
+                                f"(python -m tune.sweep --preset <preset> --set workdir=<workdir>)")
+    summary = json.loads(path.read_text())
+    if not summary.get("overrides"):
+        raise FileNotFoundError(f"{path}: no trial met the TTFT SLO ({summary.get('slo_ttft_p95_ms')} ms), so the "
+                                f"sweep chose no settings (see sweep.md beside it)")
+    return list(summary["overrides"])
+
