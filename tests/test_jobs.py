@@ -74,6 +74,11 @@ def test_the_bench_job_deploys_the_serve_app_and_load_tests_it(head, tiny_model_
     assert all(r["ttft_p99_s"] >= r["ttft_p50_s"] > 0 and r["tpot_p50_s"] > 0 for r in rows)
     assert (tmp_path / "bench" / "load_test.png").read_bytes()[:4] == b"\x89PNG"
     assert any("fcray bench: 2 cells" in line for line in lines)
+    from fcray.cluster import use_head
+    from fcray.serve.launch import shutdown
+
+    use_head(head)
+    shutdown(head.address)  # the app stays up after a bench (as `fcray serve` leaves it); the sweep needs the CPUs
 
 
 @pytest.mark.timeout(900)
