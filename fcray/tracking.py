@@ -6,7 +6,7 @@ same figures under the same names, so a user can follow a run in the tool they a
 * the trainers (SFT, GRPO) pass ``report_to`` to TRL, whose callbacks log every step on rank 0 only (one
   event file / one MLflow run per training run, however many Ray Train workers); fcray's own step figures
   (tokens/s, MFU, reward components' time split, weight-sync time, rollout tokens/s) are added to the logged
-  dict *before* TRL's callbacks see it (:func:`trainer_callbacks`), so they land in the same tracker run;
+  dict *before* TRL's callbacks see it (:func:`add_first`), so they land in the same tracker run;
 * the evaluation logs each model's metrics (``eval/<metric>``, per category ``eval/<category>/<metric>``)
   through :class:`ScalarLogger`, one tracker run per model.
 

@@ -57,10 +57,10 @@ def test_building_data_reports_its_rows(tmp_path):
 
 
 def test_sweep_trials_report_as_they_finish_or_fail():
-    from fcray.bench.sweep import TrialProgress
+    from fcray.bench.sweep import trial_progress
 
     got = []
-    callback = TrialProgress(3)
+    callback = trial_progress(3)
     with progress.sink(lambda *a: got.append(a)):
         callback.on_trial_complete(1, [], None)
         callback.on_trial_error(2, [], None)

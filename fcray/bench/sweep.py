@@ -16,6 +16,7 @@ in parallel (``max_concurrent_trials``), the objective is SLO-aware, and the res
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -217,29 +218,25 @@ def sweep_report(summary: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _trial_progress_class():
+def trial_progress(total: int):
+    """A Tune callback reporting the grid's finished trials (completed or failed) as fcray progress ("sweep
+    trials"); built here so that importing this module does not import Tune."""
     from ray.tune import Callback
 
     from fcray.progress import report as report_progress
 
-    class _TrialProgress(Callback):
-        """Finished trials (completed or failed) of the grid, as fcray progress ("sweep trials")."""
-
-        def __init__(self, total: int) -> None:
-            self.total, self.done = total, 0
+    class TrialProgress(Callback):
+        def __init__(self) -> None:
+            self.done = 0
 
         def on_trial_complete(self, iteration, trials, trial, **info):
             self.done += 1
-            report_progress("sweep trials", self.done, self.total)
+            report_progress("sweep trials", self.done, total)
 
         def on_trial_error(self, iteration, trials, trial, **info):
             self.on_trial_complete(iteration, trials, trial, **info)
 
-    return _TrialProgress
-
-
-def TrialProgress(total: int):  # noqa: N802 - builds the Tune callback without importing Tune at module import
-    return _trial_progress_class()(total)
+    return TrialProgress()
 
 
 def run_sweep(config: FcrayConfig, model_source: str, out: str | Path, storage_path: str | None = None
@@ -259,16 +256,14 @@ def run_sweep(config: FcrayConfig, model_source: str, out: str | Path, storage_p
         "slo_ttft_p95_ms": config.bench.slo_ttft_p95_ms,
         **{name: tune.grid_search(values) for name, values in grid_axes(space).items()},
     }
-    trials_total = 1
-    for values in grid_axes(space).values():
-        trials_total *= len(values)
+    trials_total = math.prod(len(values) for values in grid_axes(space).values())
     tuner = tune.Tuner(
         # a trial only drives load (Tune needs a non-empty request); its Serve app holds the real resources
         tune.with_resources(_trial, {"cpu": 0.01}),
         param_space=params,
         tune_config=tune.TuneConfig(metric="score", mode="max", max_concurrent_trials=space.max_concurrent_trials),
         run_config=tune.RunConfig(name="fcray-serve-sweep", storage_path=storage_path, verbose=0,
-                                  callbacks=[TrialProgress(trials_total)]),
+                                  callbacks=[trial_progress(trials_total)]),
     )
     grid = tuner.fit()
     trials = []

@@ -77,8 +77,7 @@ def evaluate_one(config: FcrayConfig, model: str, name: str, data: str | None = 
 
     check_model(model, config.eval.backend)  # before reading data: the first thing that is wrong is named
     out = Path(out or eval_dir(config) / name)
-    tracking = _tracking(config, out, name)
-    tracking.require()
+    _tracking(config, out, name).require()  # a missing tracker fails before generation starts
     results = run_eval(model, _examples(config, data), config.eval, out, decoding=config.decoding)
     track_results(config, name, model, results, out)
     return results
