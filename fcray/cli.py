@@ -357,19 +357,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     url, model_id = args.url, args.model_id or config.serve.model_id
+    dashboard = None  # the cluster fcray deploys on (whose metrics the load test then reads)
     if url is None:  # deploy (or update) fcray's Serve app on the local / RAY_ADDRESS cluster first
         from fcray.cluster import ensure_head, use_head
         from fcray.serve.launch import deploy
 
         head = ensure_head(num_cpus=4)
         use_head(head)
-        url = deploy(config, head.address, args.model).url
+        url, dashboard = deploy(config, head.address, args.model).url, head.address
     from fcray.credentials import client_api_key
     from fcray.workdir import bench_dir
 
     out = bench_dir(config)
     # serve.api_key when set (fcray's own server), else $OPENAI_API_KEY
-    rows = bench_into(out, url, model_id, config.bench, api_key=client_api_key(config.serve.api_key, "serve.api_key"))
+    rows = bench_into(out, url, model_id, config.bench, api_key=client_api_key(config.serve.api_key, "serve.api_key"),
+                      dashboard=dashboard)
     print(f"fcray bench: {len(rows)} cells -> {out / 'results.json'}, {out / 'load_test.png'} "
           f"(`fcray report` adds the plot to the report)")
     return 0

@@ -43,7 +43,7 @@ def serve_and_score(config: FcrayConfig, head, model: Path, say=print) -> dict:
                            replace(config.eval, backend="endpoint", endpoint=deployment.url, api_key=key), out,
                            decoding=config.decoding)
         bench_into(bench_dir(config), deployment.url, deployment.model_id, config.bench,
-                   api_key=client_api_key(key, "serve.api_key"))
+                   api_key=client_api_key(key, "serve.api_key"), dashboard=head.address)
         return results
     finally:
         shutdown(head.address)

@@ -11,15 +11,19 @@ first) and end-to-end latency at P50/P95/P99, and throughput.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fcray.config import BenchConfig
+
+if TYPE_CHECKING:
+    from fcray.bench.resources import ResourceSource
 
 # Every request is a function-calling request: these tools ride along (the chat template puts their schemas
 # in the prompt, so they count in its length) and the user's text is sized to the cell's prompt length.
@@ -215,11 +219,14 @@ CSV_FIRST = ["prompt_tokens", "concurrency", "requests", "errors", "ttft_p50_s",
 
 
 def run_matrix(url: str, model: str, config: BenchConfig, out: str | Path | None = None, log=print,
-               api_key: str | None = None) -> list[dict[str, Any]]:
+               api_key: str | None = None, resources: ResourceSource | None = None) -> list[dict[str, Any]]:
     """Every (prompt length, concurrency) cell against ``url``; rows written to ``out`` (JSON, and CSV beside
     it) as they come. A length that does not fit the model's context with ``max_tokens`` is skipped with a
-    row saying so."""
+    row saying so. ``resources`` (:mod:`fcray.bench.resources`): sampled during each cell, its figures
+    added to the cell's row."""
     import openai
+
+    from fcray.bench.resources import CellSampler
 
     from fcray.progress import report as report_progress
 
@@ -254,14 +261,18 @@ def run_matrix(url: str, model: str, config: BenchConfig, out: str | Path | None
                     continue
                 prompt = make_prompt(length, counter)
                 for concurrency in config.concurrency:
-                    results, seconds = await run_cell(client, model, prompt, concurrency, config)
+                    sampler = CellSampler(resources, model) if resources is not None else None
+                    with sampler or contextlib.nullcontext():
+                        results, seconds = await run_cell(client, model, prompt, concurrency, config)
                     row = summarize_cell(results, concurrency, length, seconds, config.slo_ttft_p95_ms)
+                    if sampler is not None:
+                        row.update(sampler.columns())
                     rows.append(row)
                     log(f"[fcray bench] prompt {length:>5} tok, concurrency {concurrency:>3}: "
                         f"TTFT P50/P95/P99 {_ms(row['ttft_p50_s'])}/{_ms(row['ttft_p95_s'])}/{_ms(row['ttft_p99_s'])}, "
                         f"TPOT P50 {_ms(row['tpot_p50_s'])}, "
                         f"{row['output_tokens_per_s']:.0f} tok/s, {row['requests_per_s']:.2f} req/s, "
-                        f"{row['errors']} errors")
+                        f"{row['errors']} errors{_resources_text(row)}")
                     save()
                     done_cells[0] += 1
                     report_progress("load-test cells", done_cells[0], cells)
@@ -273,14 +284,32 @@ def run_matrix(url: str, model: str, config: BenchConfig, out: str | Path | None
 
 
 def bench_into(folder: str | Path, url: str, model: str, config: BenchConfig, log=print,
-               api_key: str | None = None) -> list[dict[str, Any]]:
+               api_key: str | None = None, dashboard: str | None = None) -> list[dict[str, Any]]:
     """The matrix into ``folder``: results.json, results.csv and load_test.png (what `fcray report` plots).
-    ``api_key``: the key to send (None: $OPENAI_API_KEY, else none)."""
+    ``api_key``: the key to send (None: $OPENAI_API_KEY, else none). ``dashboard``: the Ray cluster fcray
+    deployed the endpoint on, when it did (``bench.resource_metrics=auto`` reads its metrics agents)."""
+    from fcray.bench.resources import resource_source
     from fcray.eval.report import plot_load_test
 
-    rows = run_matrix(url, model, config, Path(folder) / "results.json", log=log, api_key=api_key)
+    resources, said = resource_source(config.resource_metrics, dashboard)
+    log(f"[fcray bench] {said}")
+    rows = run_matrix(url, model, config, Path(folder) / "results.json", log=log, api_key=api_key,
+                      resources=resources)
     plot_load_test(rows, Path(folder) / "load_test.png")
     return rows
+
+
+def _resources_text(row: dict[str, Any]) -> str:
+    """The cell's resource figures for its log line ('' when none were read).
+
+    >>> _resources_text({"cpu_util_pct": 97.4, "node_mem_used_gib": 11.52, "gpu_util_pct": None})
+    '; CPU 97%, mem 11.5 GiB'
+    """
+    parts = [f"{label} {row[key]:.{digits}f}{unit}" for key, label, digits, unit in (
+        ("gpu_util_pct", "GPU", 0, "%"), ("gpu_mem_used_gib", "GPU mem", 1, " GiB"), ("cpu_util_pct", "CPU", 0, "%"),
+        ("node_mem_used_gib", "mem", 1, " GiB"), ("kv_cache_usage_pct", "KV cache", 0, "%"))
+        if row.get(key) is not None]
+    return f"; {', '.join(parts)}" if parts else ""
 
 
 def _ms(seconds: float | None) -> str:

@@ -583,12 +583,19 @@ class BenchConfig:
     max_tokens: int = setting(
         128, help="output tokens per request (ignore_eos: every request generates them all)")
     request_timeout_s: float = setting(300.0, help="seconds before a request fails")
+    resource_metrics: str = setting(
+        "auto", help="where each cell's GPU/CPU utilisation, memory and KV-cache use come from: auto (the Ray "
+                     "cluster fcray bench deployed on; none with --url), ray (the Ray cluster this process "
+                     "connects to), a Prometheus URL (http://host:9090) scraping the serving cluster, or none")
     sweep: SweepConfig = setting(help="the Ray Tune sweep of vLLM settings (python -m tune.sweep)",
                                  factory=SweepConfig)
 
     def __post_init__(self) -> None:
         _check(all(c >= 1 for c in self.concurrency), "bench.concurrency", "levels must be >= 1")
         _check(all(n >= 1 for n in self.prompt_lengths), "bench.prompt_lengths", "lengths must be >= 1")
+        _check(self.resource_metrics in ("auto", "ray", "none") or
+               self.resource_metrics.startswith(("http://", "https://")), "bench.resource_metrics",
+               f"got {self.resource_metrics!r}: use auto, ray, none or a Prometheus URL (http://host:9090)")
 
 
 # GGUF types fcray writes: the converter's own (f16, bf16, q8_0) and llama.cpp's quantizer's (the rest).

@@ -131,6 +131,12 @@ def markdown(results: dict[str, dict[str, Any]], differences: dict[tuple[str, st
     return "\n".join(lines) + "\n"
 
 
+# (column title, row key, format) of the serving machines' figures a load-test cell may carry
+RESOURCE_COLUMNS = (("GPU util %", "gpu_util_pct", "{:.0f}"), ("GPU mem GiB", "gpu_mem_used_gib", "{:.1f}"),
+                    ("CPU util %", "cpu_util_pct", "{:.0f}"), ("node mem GiB", "node_mem_used_gib", "{:.1f}"),
+                    ("KV cache %", "kv_cache_usage_pct", "{:.0f}"))
+
+
 def load_test_section(bench: list[dict[str, Any]] | None) -> list[str]:
     """`fcray bench`'s cells: latency percentiles and throughput per prompt length and concurrency.
 
@@ -147,17 +153,23 @@ def load_test_section(bench: list[dict[str, Any]] | None) -> list[str]:
     def ms(value, fmt="{:.0f}"):
         return "–" if value is None else fmt.format(value * 1000)
 
+    # resource columns only where some cell has the figure (GPU ones on GPUs, none without resource metrics)
+    extra = [(title, key, fmt) for title, key, fmt in RESOURCE_COLUMNS if any(r.get(key) is not None for r in rows)]
     lines = ["", "## Load test", "",
              "Closed-loop streaming users (`fcray bench`); TTFT: time to the first token; TPOT: time per output "
-             "token after the first; milliseconds at P50 / P95 / P99.", "",
-             "| prompt tokens | concurrency | requests | errors | TTFT ms | TPOT ms | E2E P95 s | output tok/s |",
-             "|" + "---|" * 8]
+             "token after the first; milliseconds at P50 / P95 / P99." +
+             (" Utilisation: mean over the cell; memory and KV cache: peak (Ray's and vLLM's gauges, "
+              "`bench.resource_metrics`)." if extra else ""), "",
+             "| prompt tokens | concurrency | requests | errors | TTFT ms | TPOT ms | E2E P95 s | output tok/s |" +
+             "".join(f" {title} |" for title, _, _ in extra),
+             "|" + "---|" * (8 + len(extra))]
     for r in sorted(rows, key=lambda r: (r["prompt_tokens"], r["concurrency"])):
         ttft = " / ".join(ms(r.get(f"ttft_p{q}_s")) for q in (50, 95, 99))
         tpot = " / ".join(ms(r.get(f"tpot_p{q}_s"), "{:.1f}") for q in (50, 95, 99))
         e2e = "–" if r.get("e2e_p95_s") is None else f"{r['e2e_p95_s']:.2f}"
         lines.append(f"| {r['prompt_tokens']} | {r['concurrency']} | {r['requests']} | {r['errors']} | {ttft} | "
-                     f"{tpot} | {e2e} | {r['output_tokens_per_s']:.0f} |")
+                     f"{tpot} | {e2e} | {r['output_tokens_per_s']:.0f} |" +
+                     "".join(f" {'–' if r.get(key) is None else fmt.format(r[key])} |" for _, key, fmt in extra))
     skipped = [r for r in bench or [] if r.get("skipped")]
     lines += [f"- prompt {r['prompt_tokens']}: {r['skipped']}" for r in skipped]
     return lines

@@ -35,3 +35,20 @@ def test_the_plot_is_written_and_survives_a_cell_without_successes(tmp_path):
     assert plot_load_test(rows, tmp_path / "load_test.png")
     assert (tmp_path / "load_test.png").read_bytes()[:4] == b"\x89PNG"
     assert not plot_load_test([rows[-1]], tmp_path / "none.png")
+
+
+def test_resource_columns_appear_only_where_a_cell_has_the_figure():
+    rows = _rows()
+    for row in rows[:4]:  # a CPU machine: CPU, memory and KV cache, no GPU figures
+        row.update({"gpu_util_pct": None, "gpu_mem_used_gib": None, "cpu_util_pct": 97.2,
+                    "node_mem_used_gib": 11.54, "kv_cache_usage_pct": 3.1})
+    rows[0]["kv_cache_usage_pct"] = None  # a cell whose engine had not exported the gauge yet
+    lines = load_test_section(rows)
+    header = next(line for line in lines if line.startswith("| prompt tokens"))
+    assert header.endswith("| output tok/s | CPU util % | node mem GiB | KV cache % |") and "GPU" not in header
+    assert lines[lines.index(header) + 1] == "|" + "---|" * 11
+    first = next(line for line in lines if line.startswith("| 256 | 1 "))
+    assert first.endswith("| 97 | 11.5 | – |")
+    rows[1].update({"gpu_util_pct": 81.0, "gpu_mem_used_gib": 70.25})
+    header = next(line for line in load_test_section(rows) if line.startswith("| prompt tokens"))
+    assert "| GPU util % | GPU mem GiB | CPU util % |" in header

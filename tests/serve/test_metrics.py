@@ -104,6 +104,30 @@ def test_every_dashboard_query_returns_data_after_traffic(served, prometheus):
     assert not missing, f"dashboard queries without data: {json.dumps(missing, indent=1)[:3000]}"
 
 
+def test_the_load_test_reads_the_serving_clusters_resources_from_rays_agents_and_from_prometheus(served, prometheus):
+    """bench.resource_metrics: the same figures from the head's metrics agents (what `fcray bench` reads on
+    the cluster it deployed on) and from a Prometheus scraping them (what a load test from elsewhere reads)."""
+    from fcray.bench.loadgen import run_matrix
+    from fcray.bench.resources import resource_source
+    from fcray.config import BenchConfig
+
+    deployment, head, _ = served
+    bench = BenchConfig(concurrency=[2], prompt_lengths=[64], requests_per_cell=8, max_seconds_per_cell=120,
+                        warmup_requests=1, max_tokens=32)
+    rows = {}
+    for setting, dashboard in (("auto", head.address), (prometheus, None)):
+        source, said = resource_source(setting, dashboard)
+        assert source is not None, said
+        (rows[setting],) = run_matrix(deployment.url, deployment.model_id, bench, resources=source)
+    for setting, row in rows.items():
+        assert row["errors"] == 0 and row["requests"] == 8, (setting, row)
+        assert row["resource_samples"] >= 2 and "resource_errors" not in row, (setting, row)
+        assert 0 < row["cpu_util_pct"] <= 100 and 0.2 < row["node_mem_used_gib"] < 64, (setting, row)
+        # the engine's own gauge, of this model (other apps' engines are filtered out)
+        assert row["kv_cache_usage_pct"] is not None and 0 <= row["kv_cache_usage_pct"] <= 100, (setting, row)
+        assert row["gpu_util_pct"] is None and row["gpu_mem_used_gib"] is None  # no GPU on this machine
+
+
 def test_the_dashboard_runs_exactly_the_tested_queries():
     exprs = {t["expr"] for p in dashboard()["panels"] for t in p["targets"]}
     assert exprs == set(queries().values())
