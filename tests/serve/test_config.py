@@ -46,7 +46,7 @@ def test_tiny_config_runs_on_cpu_and_the_gpu_one_on_gpus():
 @pytest.mark.parametrize("override,message", [
     ("serve.engine.kv_cache_memory_bytes=null", "serve.engine.kv_cache_memory_bytes: vLLM's CPU backend needs it set"),
     ("serve.min_replicas=3", "serve.min_replicas: need 1 <= min_replicas <= max_replicas"),
-    ("serve.engine.max_num_batched_tokens=4", "serve.engine.max_num_batched_tokens: must be >= max_num_seqs (16)"),
+    ("serve.engine.max_num_batched_tokens=4", "serve.engine.max_num_batched_tokens: must be >= max_num_seqs (8)"),
     ("serve.engine.gpus=-1", "serve.engine.gpus: must be >= 0"),
     ("serve.accelerator_type=H100", "serve.accelerator_type: only for GPU replicas"),
 ])
