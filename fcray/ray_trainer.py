@@ -14,6 +14,7 @@ import errno
 import json
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,14 @@ def prepare(trainer: Any, progress_task: str) -> Any:
     return prepare_trainer(trainer)
 
 
+def finish_tracker_runs() -> None:
+    """Close the W&B run transformers' callback opened (it leaves that to exit hooks): Ray ends a Train
+    worker without running them, and W&B's service would lose the run's records (an empty log)."""
+    wandb = sys.modules.get("wandb")
+    if wandb is not None and wandb.run is not None:
+        wandb.finish()
+
+
 def fit_and_report(trainer: Any, config: dict[str, Any] | None = None) -> None:
     """Train (resuming if Ray has a checkpoint for this run), then report the final weights (rank 0 saves).
 
@@ -74,6 +83,7 @@ def fit_and_report(trainer: Any, config: dict[str, Any] | None = None) -> None:
             trainer.train(resume_from_checkpoint=state)
     else:
         trainer.train()
+    finish_tracker_runs()
 
     with tempfile.TemporaryDirectory() as directory:
         report_checkpoint = None

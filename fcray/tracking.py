@@ -18,8 +18,10 @@ Where things go (:func:`resolve`):
   ``<workdir>/mlflow.db`` (MLflow's recommended local store; its file store is deprecated; browse it with
   ``mlflow ui --backend-store-uri sqlite:///<workdir>/mlflow.db``), experiment ``tracking.experiment``
   (default ``fcray-<preset>``), one MLflow run named after the fcray run;
-* W&B: project ``tracking.experiment``; its credentials and mode come from W&B's own environment
-  (``WANDB_API_KEY``, ``WANDB_MODE=offline``).
+* W&B: project ``tracking.experiment``, one W&B run named after the fcray run, its files under the run
+  folder (``<run folder>/wandb``, unless ``WANDB_DIR`` says otherwise); its credentials and mode come from
+  W&B's own environment (``WANDB_API_KEY``, ``WANDB_MODE=offline``), which fcray carries from the driver to
+  the Ray Train worker that logs (rank 0), as it carries the run itself.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from typing import Any
 # The Python package each tracker needs, and how to get it.
 _PACKAGES = {"tensorboard": ("tensorboard", "pip install tensorboard"),
              "mlflow": ("mlflow", "pip install 'fcray[tracking]' (mlflow-skinny with its SQLite store) or pip install mlflow"),
-             "wandb": ("wandb", "pip install wandb")}
+             "wandb": ("wandb", "pip install wandb (or the fcray[tracking] extra)")}
 
 
 @dataclass
@@ -48,6 +50,28 @@ class Tracking:
     mlflow_tracking_uri: str | None = None
     experiment: str = "fcray"
     run_name: str = "fcray"
+    # W&B's settings from the driver's environment (WANDB_MODE, WANDB_API_KEY, ...), applied where the
+    # tracker runs: a Ray Train worker does not inherit the environment of the process that submitted it
+    wandb_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def run_folder(self) -> str:
+        """The folder of this run (the TensorBoard folder's parent): where W&B's files go."""
+        return str(Path(self.tensorboard_dir).parent) if self.tensorboard_dir else "."
+
+    @property
+    def wandb_dir(self) -> str:
+        """Where W&B writes this run's files: ``WANDB_DIR`` when the user set it, else the run folder."""
+        return self.wandb_env.get("WANDB_DIR") or os.environ.get("WANDB_DIR") or self.run_folder
+
+    def apply_wandb_env(self) -> None:
+        """W&B's environment in a trainer's process, before transformers' W&B callback calls ``wandb.init``
+        (it takes no folder or project but W&B's variables): the driver's WANDB_* settings (this process's
+        own win), the run's folder and the experiment as project."""
+        for key, value in self.wandb_env.items():
+            os.environ.setdefault(key, value)
+        os.environ["WANDB_DIR"] = self.wandb_dir
+        os.environ.setdefault("WANDB_PROJECT", self.experiment)
 
     @property
     def enabled(self) -> bool:
@@ -75,8 +99,10 @@ def resolve(config: Any, report_to: list[str] | None, tensorboard_dir: str | Pat
     uri = config.tracking.mlflow_tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
     if "mlflow" in names and not uri:
         uri = f"sqlite:///{workdir_layout.root(config) / 'mlflow.db'}"
+    wandb_env = {k: v for k, v in os.environ.items() if k.startswith("WANDB_")} if "wandb" in names else {}
     return Tracking(report_to=names, tensorboard_dir=str(tensorboard_dir), mlflow_tracking_uri=uri,
-                    experiment=config.tracking.experiment or f"fcray-{config.preset}", run_name=run_name)
+                    experiment=config.tracking.experiment or f"fcray-{config.preset}", run_name=run_name,
+                    wandb_env=wandb_env)
 
 
 @contextlib.contextmanager
@@ -119,8 +145,8 @@ def trainer_callback(tracking: Tracking):
 
                 mlflow.set_tracking_uri(tracking.mlflow_tracking_uri)
                 mlflow.set_experiment(tracking.experiment)
-            if "wandb" in tracking.report_to:
-                os.environ.setdefault("WANDB_PROJECT", tracking.experiment)
+            if "wandb" in tracking.report_to:  # before transformers' W&B callback calls wandb.init
+                tracking.apply_wandb_env()
 
     return TrackerSetup()
 
@@ -149,23 +175,23 @@ class ScalarLogger:
             experiment = client.get_experiment_by_name(self.tracking.experiment)
             experiment_id = (experiment.experiment_id if experiment is not None
                              else client.create_experiment(self.tracking.experiment))
-            run = client.create_run(experiment_id, run_name=self.tracking.run_name)
+            mlflow_run = client.create_run(experiment_id, run_name=self.tracking.run_name)
             for key, value in self.params.items():
-                client.log_param(run.info.run_id, key, str(value)[:250])  # MLflow's limit on a parameter value
+                client.log_param(mlflow_run.info.run_id, key, str(value)[:250])  # MLflow's limit on a parameter value
 
             def log_mlflow(values: dict[str, float], step: int) -> None:
                 for key, value in values.items():
-                    client.log_metric(run.info.run_id, key, value, step=step)
+                    client.log_metric(mlflow_run.info.run_id, key, value, step=step)
 
             self._writers.append(log_mlflow)
-            self._closers.append(lambda: client.set_terminated(run.info.run_id))
+            self._closers.append(lambda: client.set_terminated(mlflow_run.info.run_id))
         if "wandb" in self.tracking.report_to:
             import wandb
 
-            run = wandb.init(project=self.tracking.experiment, name=self.tracking.run_name, config=self.params,
-                             reinit="create_new")
-            self._writers.append(lambda values, step: run.log(values, step=step))
-            self._closers.append(run.finish)
+            wandb_run = wandb.init(project=self.tracking.experiment, name=self.tracking.run_name,
+                                   config=self.params, dir=self.tracking.wandb_dir, reinit="create_new")
+            self._writers.append(lambda values, step: wandb_run.log(values, step=step))
+            self._closers.append(wandb_run.finish)
         return self
 
     def log(self, values: dict[str, Any], step: int = 0) -> None:

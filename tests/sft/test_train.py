@@ -8,7 +8,7 @@ import json
 import pytest
 
 from fcray.config import load_config
-from tests.tracking_readback import event_files, mlflow_runs, tensorboard_scalars
+from tests.tracking_readback import event_files, mlflow_runs, tensorboard_scalars, wandb_offline_runs
 
 
 RAY_NUM_CPUS = 2  # for the ray_local fixture
@@ -63,16 +63,21 @@ def test_sft_trains_on_two_workers_and_resumes(tmp_path, tiny_model_dir, ray_loc
 
 
 @pytest.mark.slow
-def test_sft_with_lora_and_assistant_only_loss_exports_the_merged_adapter(tmp_path, tiny_model_dir, ray_local):
+def test_sft_with_lora_and_assistant_only_loss_exports_the_merged_adapter(tmp_path, tiny_model_dir, ray_local,
+                                                                         monkeypatch):
     """The recipe a GPU user runs (qwen3-0.6b: LoRA on all linear layers, loss on assistant tokens only), on
-    2 Ray Train workers: only the adapter trains and <run>/model holds it merged into the base weights."""
+    2 Ray Train workers: only the adapter trains and <run>/model holds it merged into the base weights.
+    Logged to MLflow and to W&B (offline: set in the driver only, it reaches the worker that logs)."""
     from fcray.sft.train import run_sft
     from tests.weights import changed_weights
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.delenv("WANDB_DIR", raising=False)
 
     overrides = [f"workdir={tmp_path}", "data.num_examples=120", "sft.per_device_train_batch_size=2",
                  "sft.logging_steps=1", "sft.save_steps=100", "sft.max_steps=3", "sft.ray_train.num_workers=2",
                  "sft.lora.enabled=true", "sft.lora.r=8", "sft.lora.alpha=16", "sft.assistant_only_loss=true",
-                 "sft.report_to=[mlflow]"]
+                 "sft.report_to=[mlflow,wandb]"]
     result = run_sft(load_config("tiny", overrides=overrides), "sft-lora")
     assert result.error is None and result.metrics["step"] == 3
     run_dir = tmp_path / "runs" / "sft-lora"
@@ -82,6 +87,11 @@ def test_sft_with_lora_and_assistant_only_loss_exports_the_merged_adapter(tmp_pa
     for key in ("loss", "learning_rate", "tokens_per_s", "tokens_per_s_per_worker"):
         assert [step for step, _ in runs["sft-lora"][key]][-2:] == [2, 3], key
     assert not (run_dir / "tensorboard").exists()  # sft.report_to replaced the default
+    # W&B: one offline run in the run folder (rank 0 only), the same figures under TRL's W&B names
+    wandb_runs = wandb_offline_runs(run_dir / "wandb")
+    assert list(wandb_runs) == ["sft-lora"], wandb_runs.keys()
+    for key in ("train/loss", "train/learning_rate", "train/tokens_per_s", "train/tokens_per_s_per_worker"):
+        assert len(wandb_runs["sft-lora"].get(key, [])) >= 2, (key, sorted(wandb_runs["sft-lora"]))
     model_dir = run_dir / "model"
     assert not list(model_dir.glob("adapter_*")), "the exported model must be merged, not an adapter"
     card = (model_dir / "README.md").read_text()
