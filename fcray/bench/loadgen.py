@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from fcray.config import BenchConfig
 
 if TYPE_CHECKING:
+    from fcray.bench.breakdown import Breakdown
     from fcray.bench.resources import ResourceSource
 
 # Every request is a function-calling request: these tools ride along (the chat template puts their schemas
@@ -74,6 +75,8 @@ def summarize_cell(results: list[RequestResult], concurrency: int, prompt_tokens
         "seconds": seconds,
         **{f"{name}_p{q}_s": percentile(values, q) for name, values in (("ttft", ttft), ("tpot", tpot), ("e2e", e2e))
            for q in (50, 95, 99)},
+        # means: what a server's own histograms (fcray.bench.breakdown) can be set against
+        "ttft_mean_s": sum(ttft) / len(ttft) if ttft else None, "e2e_mean_s": sum(e2e) / len(e2e) if e2e else None,
         "requests_per_s": len(ok) / seconds if seconds else 0.0,
         "output_tokens_per_s": sum(r.output_tokens for r in ok) / seconds if seconds else 0.0,
         "input_tokens_per_s": sum(r.prompt_tokens for r in ok) / seconds if seconds else 0.0,
@@ -219,11 +222,13 @@ CSV_FIRST = ["prompt_tokens", "concurrency", "requests", "errors", "ttft_p50_s",
 
 
 def run_matrix(url: str, model: str, config: BenchConfig, out: str | Path | None = None, log=print,
-               api_key: str | None = None, resources: ResourceSource | None = None) -> list[dict[str, Any]]:
+               api_key: str | None = None, resources: ResourceSource | None = None,
+               breakdown: Breakdown | None = None) -> list[dict[str, Any]]:
     """Every (prompt length, concurrency) cell against ``url``; rows written to ``out`` (JSON, and CSV beside
     it) as they come. A length that does not fit the model's context with ``max_tokens`` is skipped with a
     row saying so. ``resources`` (:mod:`fcray.bench.resources`): sampled during each cell, its figures
-    added to the cell's row."""
+    added to the cell's row; ``breakdown`` (:mod:`fcray.bench.breakdown`): the server's own per-request
+    means of the cell (``time_*_s``) added too."""
     import openai
 
     from fcray.bench.resources import CellSampler
@@ -248,7 +253,10 @@ def run_matrix(url: str, model: str, config: BenchConfig, out: str | Path | None
         try:
             # warm-up (not measured): first requests pay for compilation and caches
             warm = make_prompt(min(config.prompt_lengths), counter)
-            await asyncio.gather(*(one_request(client, model, warm, 8) for _ in range(config.warmup_requests)))
+            if breakdown is not None:
+                await asyncio.to_thread(breakdown.begin)
+            warmed = await asyncio.gather(*(one_request(client, model, warm, 8) for _ in range(config.warmup_requests)))
+            sent = sum(r.ok for r in warmed)  # requests the engine has finished, for the breakdown's snapshots
             for length in config.prompt_lengths:
                 if context is not None and length + config.max_tokens + 64 > context:
                     note = (f"skipped: {length} prompt + {config.max_tokens} output tokens (+ template) exceed "
@@ -262,11 +270,15 @@ def run_matrix(url: str, model: str, config: BenchConfig, out: str | Path | None
                 prompt = make_prompt(length, counter)
                 for concurrency in config.concurrency:
                     sampler = CellSampler(resources, model) if resources is not None else None
+                    before = await asyncio.to_thread(breakdown.settled, sent) if breakdown is not None else None
                     with sampler or contextlib.nullcontext():
                         results, seconds = await run_cell(client, model, prompt, concurrency, config)
                     row = summarize_cell(results, concurrency, length, seconds, config.slo_ttft_p95_ms)
                     if sampler is not None:
                         row.update(sampler.columns())
+                    if breakdown is not None:
+                        sent += row["requests"] - row["errors"]
+                        row.update(breakdown.columns(before, await asyncio.to_thread(breakdown.settled, sent)))
                     rows.append(row)
                     log(f"[fcray bench] prompt {length:>5} tok, concurrency {concurrency:>3}: "
                         f"TTFT P50/P95/P99 {_ms(row['ttft_p50_s'])}/{_ms(row['ttft_p95_s'])}/{_ms(row['ttft_p99_s'])}, "

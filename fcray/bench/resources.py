@@ -60,22 +60,33 @@ def parse_exposition(text: str, names: tuple[str, ...] = METRICS) -> dict[str, S
     return found
 
 
-def ray_source(dashboard: str, timeout_s: float = 5.0) -> ResourceSource:
-    """Scrapes the metrics agents of the Ray cluster whose dashboard is at ``dashboard``: the targets come
-    from the dashboard's Prometheus service discovery (``/api/prometheus/sd``, every node's agent), asked
-    again at each sample so nodes that join or leave are followed. Authenticated as Ray's own REST
-    clients are (its token when the cluster uses token auth)."""
+def ray_metrics_texts(dashboard: str, timeout_s: float = 5.0) -> Callable[[], list[str]]:
+    """Reads the metrics agents of the Ray cluster whose dashboard is at ``dashboard`` (one exposition text
+    per target): the targets come from the dashboard's Prometheus service discovery
+    (``/api/prometheus/sd``, every node's agent), asked again at each read so nodes that join or leave are
+    followed. Authenticated as Ray's own REST clients are (its token when the cluster uses token auth)."""
     from ray._private.authentication.http_token_authentication import get_auth_headers_if_auth_enabled
 
     def get(url: str, headers: dict[str, str]) -> bytes:
         with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout_s) as response:
             return response.read()
 
-    def sample() -> dict[str, Series]:
+    def read() -> list[str]:
         groups = json.loads(get(f"{dashboard.rstrip('/')}/api/prometheus/sd", get_auth_headers_if_auth_enabled({})))
+        return [get(f"http://{target}/metrics", {}).decode()
+                for target in sorted({t for group in groups for t in group.get("targets", [])})]
+
+    return read
+
+
+def ray_source(dashboard: str, timeout_s: float = 5.0) -> ResourceSource:
+    """The gauges of :data:`METRICS` from every metrics agent of the Ray cluster at ``dashboard``."""
+    read = ray_metrics_texts(dashboard, timeout_s)
+
+    def sample() -> dict[str, Series]:
         merged: dict[str, Series] = {name: [] for name in METRICS}
-        for target in sorted({t for group in groups for t in group.get("targets", [])}):
-            for name, series in parse_exposition(get(f"http://{target}/metrics", {}).decode()).items():
+        for text in read():
+            for name, series in parse_exposition(text).items():
                 merged[name] += series
         return merged
 

@@ -511,6 +511,10 @@ class ServeConfig:
     max_replicas: int = setting(1, help="autoscaling: most replicas")
     target_ongoing_requests: int = setting(16, help="autoscaling: ongoing requests per replica it scales to")
     max_ongoing_requests: int = setting(64, help="requests a replica accepts before Serve queues them")
+    stream_batching_interval_ms: float | None = setting(
+        None, help="Ray Serve LLM sends a stream's tokens in batches gathered over this many milliseconds "
+                   "(LLMConfig.experimental_configs; null: Ray's default, 50). Lower: tokens reach the client "
+                   "sooner; higher: fewer messages between the replicas and the proxy")
     host: str = setting("127.0.0.1", help="the HTTP proxy's address: loopback unless told otherwise (0.0.0.0: "
                                          "every interface; set serve.api_key then)")
     port: int = setting(8000, help="the HTTP proxy's port")

@@ -60,6 +60,8 @@ def llm_config(config: FcrayConfig, model_source: str) -> dict[str, Any]:
             "max_ongoing_requests": s.max_ongoing_requests,
         },
         "log_engine_metrics": True,  # ray_vllm_* metrics on Ray's metrics port
+        **({"experimental_configs": {"stream_batching_interval_ms": s.stream_batching_interval_ms}}
+           if s.stream_batching_interval_ms is not None else {}),
         # LLMServer with Serve's request log kept alive after vLLM's logging setup (else ~2 KiB per request
         # stays in the replica's memory for good: fcray/serve/llm_server.py)
         "server_cls": SERVER_CLS,

@@ -53,6 +53,13 @@ PANELS = (
         "running": f"sum(ray_vllm_num_requests_running{{{MODEL}}})",
         "waiting": f"sum(ray_vllm_num_requests_waiting{{{MODEL}}})",
     }),
+    Panel("Time inside fcray's app (mean per request)", {
+        # fcray.serve.timing's counters: exact sums (Ray's histogram sums are bucket midpoints); a stage with no
+        # request in the window is left out rather than drawn as 0/0 (ingress_last counts streams only)
+        "{{stage}}": (f"sum by (stage) (rate(ray_fcray_serve_stage_seconds_total{{application=\"fcray\"}}[{WINDOW}])) / "
+                      f"(sum by (stage) (rate(ray_fcray_serve_stage_requests_total{{application=\"fcray\"}}[{WINDOW}])) "
+                      f"> 0)"),
+    }, "s"),
     Panel("KV-cache usage", {
         "KV cache used": f"max(ray_vllm_kv_cache_usage_perc{{{MODEL}}})",
     }, "percentunit"),

@@ -27,6 +27,9 @@ fcray's constrained decoding of tool calls:
 * request limits: a body over ``max_request_bytes`` is a 413, more than ``max_tools`` tools or a
   ``max_tokens`` over ``max_output_tokens`` a 400 — before anything reaches the engine.
 
+* timing: the ingress's own checks and the time until LLMServer's first and last streamed item, as Ray
+  metrics (:mod:`fcray.serve.timing`), so the overhead benchmark can say where a request's time goes.
+
 Everything else (routing, streaming, metrics, the other endpoints) is Ray Serve LLM's.
 """
 
@@ -36,6 +39,8 @@ import functools
 import hashlib
 import hmac
 import inspect
+import json
+import time
 from typing import Any
 
 from fastapi import HTTPException, Request, Response
@@ -46,6 +51,8 @@ from ray.llm._internal.serve.core.configs.openai_api_models import (  # no publi
 )
 from ray.llm._internal.serve.core.ingress.ingress import DEFAULT_ENDPOINTS
 from ray.serve.llm.ingress import OpenAiIngress
+
+from fcray.serve.timing import record, timed_stream
 
 
 # Ray Serve LLM's error body names the exception's class as the OpenAI error "type": one class per type.
@@ -63,8 +70,6 @@ class NotFoundError(OpenAIHTTPException):
 
 def tool_schema_errors(tools: list[Any] | None) -> list[str]:
     """One message per tool whose ``function.parameters`` fails its JSON Schema meta-schema."""
-    import jsonschema
-
     errors = []
     for i, tool in enumerate(tools or []):
         tool = tool.model_dump() if hasattr(tool, "model_dump") else dict(tool)
@@ -72,13 +77,31 @@ def tool_schema_errors(tools: list[Any] | None) -> list[str]:
         schema = function.get("parameters")
         if schema is None:
             continue
-        try:
-            jsonschema.validators.validator_for(schema).check_schema(schema)
-        except jsonschema.SchemaError as error:
-            where = "/".join(str(p) for p in error.absolute_path) or "(root)"
-            errors.append(f"tools[{i}] ({function.get('name')}): parameters is not a valid JSON Schema at "
-                          f"{where}: {error.message}")
+        error = schema_error(json.dumps(schema, sort_keys=True))
+        if error is not None:
+            errors.append(f"tools[{i}] ({function.get('name')}): parameters is not a valid JSON Schema at {error}")
     return errors
+
+
+@functools.lru_cache(maxsize=4096)
+def schema_error(schema_json: str) -> str | None:
+    """Where and why a schema (canonical JSON) fails its meta-schema, or None. Cached: clients send the same
+    tools with every request, and the check costs ~1 ms per tool (2 ms of every request's time to first
+    token with the load test's two tools; docs/results/2026-12-07-serve-overhead.md).
+
+    >>> schema_error('{"type": "object", "properties": {"x": {"type": "strin"}}}')
+    "properties/x/type: 'strin' is not valid under any of the given schemas"
+    >>> schema_error('{"type": "object"}') is None
+    True
+    """
+    import jsonschema
+
+    schema = json.loads(schema_json)
+    try:
+        jsonschema.validators.validator_for(schema).check_schema(schema)
+    except jsonschema.SchemaError as error:
+        return f"{'/'.join(str(p) for p in error.absolute_path) or '(root)'}: {error.message}"
+    return None
 
 
 def request_grammar(body: Any, decoding: Any, reasoning_parser: bool = False) -> str | None:
@@ -165,7 +188,21 @@ class FcrayIngress(OpenAiIngress):
         await self.check_limits(body, request)
         return await super().completions(body, request)
 
+    async def _get_response(self, *, body: Any, call_method: str, raw_request: Request | None = None) -> Any:
+        # LLMServer's stream as it comes back, timed (fcray.serve.timing: ingress_first / ingress_last)
+        start = time.perf_counter()
+        async for item in timed_stream(super()._get_response(body=body, call_method=call_method,
+                                                             raw_request=raw_request), start, "ingress"):
+            yield item
+
     async def chat(self, body: ChatCompletionRequest, request: Request) -> Response:
+        start = time.perf_counter()
+        await self._checked_chat(body, request)
+        record("ingress_checks", time.perf_counter() - start)
+        return await super().chat(body, request)
+
+    async def _checked_chat(self, body: ChatCompletionRequest, request: Request) -> None:
+        """fcray's checks and defaults of a chat request (raises the OpenAI-style error of a bad one)."""
         await self.check_limits(body, request)
         errors = tool_schema_errors(getattr(body, "tools", None))
         if errors:
@@ -183,7 +220,6 @@ class FcrayIngress(OpenAiIngress):
 
             body.structured_outputs = StructuredOutputsParams(grammar=grammar)
             body.tool_choice = "auto"  # the grammar is the constraint now; vLLM parses the calls as for auto
-        return await super().chat(body, request)
 
 
 def _guarded(method: Any) -> Any:

@@ -16,10 +16,19 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import time
+from typing import Any
 
 from ray.serve.llm import LLMServer
 
+from fcray.serve.timing import timed_stream
+
 SERVE_LOGGER = "ray.serve"  # ray.serve._private.constants.SERVE_LOGGER_NAME
+
+
+def timed(response: Any, start: float) -> Any:
+    """A streamed response timed from ``start``; a whole response (not streamed) as it is."""
+    return timed_stream(response, start, "server") if hasattr(response, "__aiter__") else response
 
 
 def buffered_log_targets(logger_name: str = SERVE_LOGGER) -> list[tuple[logging.handlers.MemoryHandler, logging.Handler]]:
@@ -53,7 +62,17 @@ def restore_log_targets(held: list[tuple[logging.handlers.MemoryHandler, logging
 
 
 class FcrayLLMServer(LLMServer):
-    """``LLMServer`` whose Serve request log survives vLLM's logging setup (see the module's docstring)."""
+    """``LLMServer`` whose Serve request log survives vLLM's logging setup (see the module's docstring), and
+    whose streams are timed to their first and last item (:mod:`fcray.serve.timing`: server_first /
+    server_last)."""
+
+    async def chat(self, request: Any, raw_request_info: Any = None) -> Any:
+        start = time.perf_counter()
+        return timed(await super().chat(request, raw_request_info), start)
+
+    async def completions(self, request: Any, raw_request_info: Any = None) -> Any:
+        start = time.perf_counter()
+        return timed(await super().completions(request, raw_request_info), start)
 
     async def start(self):
         held = buffered_log_targets()

@@ -104,11 +104,12 @@ def test_every_dashboard_query_returns_data_after_traffic(served, prometheus):
     assert not missing, f"dashboard queries without data: {json.dumps(missing, indent=1)[:3000]}"
 
 
-def test_the_load_test_reads_the_serving_clusters_resources_from_rays_agents_and_from_prometheus(served, prometheus):
+def test_the_load_test_reads_resources_and_where_the_time_goes_from_rays_agents_and_prometheus(served, prometheus):
     """bench.resource_metrics: the same figures from the head's metrics agents (what `fcray bench` reads on
     the cluster it deployed on) and from a Prometheus scraping them (what a load test from elsewhere reads)."""
+    from fcray.bench.breakdown import Breakdown
     from fcray.bench.loadgen import run_matrix
-    from fcray.bench.resources import resource_source
+    from fcray.bench.resources import ray_metrics_texts, resource_source
     from fcray.config import BenchConfig
 
     deployment, head, _ = served
@@ -118,7 +119,16 @@ def test_the_load_test_reads_the_serving_clusters_resources_from_rays_agents_and
     for setting, dashboard in (("auto", head.address), (prometheus, None)):
         source, said = resource_source(setting, dashboard)
         assert source is not None, said
-        (rows[setting],) = run_matrix(deployment.url, deployment.model_id, bench, resources=source)
+        # with the Ray source, also where the time goes (fcray.bench.breakdown, from the same agents)
+        split = Breakdown(ray_metrics_texts(head.address), "ray_vllm_", deployment.model_id) if dashboard else None
+        (rows[setting],) = run_matrix(deployment.url, deployment.model_id, bench, resources=source, breakdown=split)
+    row = rows["auto"]
+    # fcray's stage timers (exact): checks, then LLMServer's first item inside the ingress's, inside the
+    # client's; the streams' ends likewise
+    assert row["time_requests_counted"] == 8, row
+    assert 0 < row["time_ingress_checks_s"] < row["time_server_first_s"] <= row["time_ingress_first_s"] < row["ttft_mean_s"]
+    assert row["time_server_first_s"] < row["time_server_last_s"] <= row["time_ingress_last_s"] < row["e2e_mean_s"]
+    assert 0 < row["time_engine_ttft_s"] and 0 < row["time_engine_e2e_s"]  # the engine's (bucket-coarse)
     for setting, row in rows.items():
         assert row["errors"] == 0 and row["requests"] == 8, (setting, row)
         assert row["resource_samples"] >= 2 and "resource_errors" not in row, (setting, row)
