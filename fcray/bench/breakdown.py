@@ -13,9 +13,9 @@ is the serving path (HTTP, Serve's proxy, the ingress, the router, ``LLMServer``
 
 Ray 2.60 exports a histogram's ``_sum`` from its bucket midpoints, so the figures read from Ray's histograms
 (the engine's behind Serve, the proxy's, the deployments') are only as fine as their buckets; a bare vLLM
-server's are exact. A cell's figure is (Δsum / Δcount) of the histogram between a snapshot before the cell and one after. Ray
-pushes its metrics to the agent every few seconds, so the snapshot after waits (bounded) until the
-engine's TTFT histogram has counted every request of the cell.
+server's are exact. A cell's figure is (Δsum / Δcount) between a snapshot before the cell and one after.
+Ray's processes push their metrics every 10 s, so each snapshot waits (bounded) until the engine and fcray's
+stages have counted every request sent so far (:class:`Breakdown`).
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ SERVE = {
 
 def histogram_totals(texts: list[str], engine_prefix: str, model: str | None = None) -> Totals:
     """Sum and count of every histogram of :data:`ENGINE` (names prefixed ``engine_prefix``: ``ray_vllm_``
-    or ``vllm:``) and :data:`SERVE` in Prometheus texts ``texts``, added over series; the deployment
+    or ``vllm:``) and :data:`SERVE`, and of fcray's stage counters (per stage), in Prometheus texts ``texts``,
+    added over series; the deployment
     processing latency per ``deployment`` label. Engine series of other models are left out.
 
     >>> text = ('vllm:time_to_first_token_seconds_sum{model_name="m"} 2.0\\n'

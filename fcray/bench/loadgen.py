@@ -232,7 +232,6 @@ def run_matrix(url: str, model: str, config: BenchConfig, out: str | Path | None
     import openai
 
     from fcray.bench.resources import CellSampler
-
     from fcray.progress import report as report_progress
 
     api_key = _key(api_key)  # resolved once, for the counter, the context query and the load

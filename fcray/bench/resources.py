@@ -3,9 +3,9 @@ utilisation and memory of the nodes, and the engine's KV-cache use, from Ray's a
 
 Two sources give the same gauges:
 
-- ``ray``: each alive node's Ray metrics agent (``ray.nodes()``' ``MetricsExportPort``), scraped directly. Ray's
-  reporter updates its node gauges every 5 s (``REPORTER_UPDATE_INTERVAL_MS``), so a cell shorter than that
-  reads one or two updates.
+- ``ray``: every node's Ray metrics agent, found through the dashboard's Prometheus service discovery and
+  scraped directly. Ray's reporter updates its node gauges every 5 s (``REPORTER_UPDATE_INTERVAL_MS``), so a
+  cell shorter than that reads one or two updates.
 - a Prometheus server URL (e.g. the kube-prometheus-stack that ``kuberay/monitoring`` feeds): instant queries
   of the same series. Use it when the load generator does not run on the serving cluster (the bench RayJob
   drives the RayService from the pipeline cluster).
@@ -32,16 +32,6 @@ GPU_UTIL, GPU_MEM = "ray_node_gpus_utilization", "ray_node_gram_used"
 CPU_UTIL, NODE_MEM = "ray_node_cpu_utilization", "ray_node_mem_used"
 KV_CACHE = "ray_vllm_kv_cache_usage_perc"
 METRICS = (GPU_UTIL, GPU_MEM, CPU_UTIL, NODE_MEM, KV_CACHE)
-
-# the columns a cell gains, with how they are read; the report and the CSV use these names
-COLUMNS = {
-    "gpu_util_pct": "mean GPU utilisation over the cell's samples and the GPUs (percent)",
-    "gpu_mem_used_gib": "peak GPU memory used, summed over the GPUs (GiB)",
-    "cpu_util_pct": "mean CPU utilisation over the cell's samples and the nodes (percent)",
-    "node_mem_used_gib": "peak memory used, summed over the nodes (GiB)",
-    "kv_cache_usage_pct": "peak KV-cache use of the served model's engines (percent)",
-}
-
 
 def parse_exposition(text: str, names: tuple[str, ...] = METRICS) -> dict[str, Series]:
     """The samples of ``names`` in Prometheus text exposition ``text``, parsed by prometheus_client.
@@ -109,8 +99,10 @@ def prometheus_source(url: str, timeout_s: float = 5.0) -> ResourceSource:
 
 
 def summarize(samples: list[dict[str, Series]], model: str | None = None) -> dict[str, float | None]:
-    """The cell's columns (:data:`COLUMNS`) from its samples; a gauge with no series (no GPU, no engine
-    metrics) gives None. KV-cache series of other models are left out when they carry a ``model_name``.
+    """The cell's columns from its samples: mean GPU and CPU utilisation over the samples and the GPUs /
+    nodes (percent), peak GPU and node memory used summed over GPUs / nodes (GiB), peak KV-cache use of the
+    served model's engines (percent). A gauge with no series (no GPU, no engine metrics) gives None;
+    KV-cache series of other models are left out when they carry a ``model_name``.
 
     >>> gpu = {GPU_UTIL: [({"GpuIndex": "0"}, 80.0), ({"GpuIndex": "1"}, 60.0)],
     ...        GPU_MEM: [({"GpuIndex": "0"}, 10240.0), ({"GpuIndex": "1"}, 2048.0)],
