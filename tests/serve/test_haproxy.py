@@ -5,15 +5,13 @@ the key behave as behind Serve's Python proxy, and HAProxy really is the process
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import urllib.error
-import urllib.request
 
 import pytest
 
 from tests.serve.test_app import QUESTION
+from tests.serve.test_auth_app import _request
 
 pytestmark = pytest.mark.slow
 
@@ -46,15 +44,6 @@ def behind_haproxy(tiny_model_dir, tmp_path_factory):
         os.environ.update(saved)
 
 
-def _post(url: str, body: bytes, headers: dict | None = None) -> tuple[int, dict]:
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json", **(headers or {})})
-    try:
-        with urllib.request.urlopen(request, timeout=120) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
-
-
 def test_haproxy_answers_on_the_serve_port(behind_haproxy):
     import psutil
 
@@ -69,8 +58,7 @@ def test_haproxy_answers_on_the_serve_port(behind_haproxy):
      {"Authorization": f"Bearer {KEY}"}, 413, "BadRequestError"),
 ])
 def test_fcrays_ingress_errors_pass_through_haproxy(behind_haproxy, case, body, headers, status, error_type):
-    payload = json.dumps({"model": behind_haproxy.model_id, **body}).encode()
-    got, answer = _post(f"{behind_haproxy.url}/chat/completions", payload, headers)
+    got, answer = _request(f"{behind_haproxy.url}/chat/completions", {"model": behind_haproxy.model_id, **body}, headers)
     assert got == status and answer["error"]["type"] == error_type, (case, got, answer)
 
 
