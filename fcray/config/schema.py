@@ -169,10 +169,14 @@ class AugmentConfig:
         0.1, help="call -> tool result -> answer, then a new query that needs a call")
     chat_ratio: float = setting(0.0, help="general chat rows (no tools) to limit forgetting")
     chat_path: str | None = setting(None, help="canonical JSONL of chat rows; null = fcray's built-in small set")
+    rename_tools_ratio: float = setting(
+        0.0, help="training split only: share of rows whose tools are offered under other names (a synonym of "
+                  "the verb, another casing: fcray.toolcall.names), in the calls and replies too, so a call's "
+                  "name must be read from the offered tools; validation keeps the real names")
     seed: int = setting(1234, help="seed of the augmentation's choices")
 
     def __post_init__(self) -> None:
-        for name in ("irrelevance_ratio", "slot_filling_ratio", "multi_turn_ratio", "chat_ratio"):
+        for name in ("irrelevance_ratio", "slot_filling_ratio", "multi_turn_ratio", "chat_ratio", "rename_tools_ratio"):
             value = getattr(self, name)
             _check(0.0 <= value <= 1.0, f"data.augment.{name}", f"must be within [0, 1], got {value}")
 
@@ -281,6 +285,11 @@ class SFTConfig:
     bf16: bool = setting(False, help="bf16 mixed precision (GPU workers)")
     assistant_only_loss: bool = setting(True, help="loss on the assistant's tokens only (not the prompt's)")
     group_by_length: bool = setting(True, help="batch examples of similar length: less padding, faster steps")
+    schema_free_epochs: float = setting(
+        0.0, help="a short-context warm-up: passes over the rows whose answer is a call, rendered without their "
+                  "tool schemas, before num_train_epochs passes over every row with them (fcray.sft.curriculum; "
+                  "one learning-rate schedule over both, rows in a fixed order that replaces group_by_length). "
+                  "0 = off")
     packing: bool = setting(
         False, help="TRL's best-fit packing, padding-free (no pad tokens). Exact only with flash attention (GPU): "
                     "with sdpa, packed examples attend to each other (see tests/benchmarks/bench_sft_throughput.py)")
@@ -298,6 +307,10 @@ class SFTConfig:
         _check(self.learning_rate > 0, "sft.learning_rate", "must be positive")
         _check(self.per_device_train_batch_size >= 1, "sft.per_device_train_batch_size", "must be >= 1")
         _check(self.max_length >= 64, "sft.max_length", "must be >= 64 tokens")
+        _check(self.schema_free_epochs >= 0, "sft.schema_free_epochs", "must be >= 0 (0 = no warm-up)")
+        _check(not (self.schema_free_epochs and self.packing), "sft.schema_free_epochs",
+               "needs the rows in their order, which packing reshuffles: set sft.packing=false or "
+               "sft.schema_free_epochs=0")
 
 
 def _grpo_lora() -> LoraAdapterConfig:

@@ -8,6 +8,8 @@ augments synthetic and xlam data.
   what fcray.toolcall's registry returns for the call: the simulator's for a catalog tool (fcray.synth.tools),
   the stub's for another.
 * chat: general rows without tools (built-in or from ``augment.chat_path``), to limit forgetting.
+* renamed tools (training split only, :func:`rename_split`): a row's tools offered under other names
+  (fcray.toolcall.names), so the name of a call can only be read from the prompt, not remembered.
 
 Augmented examples are added to the split their source example is in (augmentation runs after the
 split), so no query crosses from train to validation.
@@ -24,6 +26,7 @@ from fcray.config import AugmentConfig
 from fcray.data.replies import ask_reply, no_call_reply
 from fcray.data.schema import prompt_messages, reference_message
 from fcray.toolcall import DEFAULT_REGISTRY, Call
+from fcray.toolcall.names import name_aliases
 
 _SPACES = re.compile(r"\s{2,}")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([?.!,;])")
@@ -225,3 +228,87 @@ def augment_split(examples: list[dict[str, Any]], config: AugmentConfig, split: 
     added.extend(chat)
     stats["chat"] = {"requested": requested_chat, "made": len(chat)}
     return added, stats
+
+
+def _whole_word(name: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])")
+
+
+def rename_tools(example: dict[str, Any], rng: random.Random, reserved: set[str]) -> dict[str, Any] | None:
+    """``example`` with every offered tool under another of its names: in the tools, the calls, the ground
+    truth and the replies' text. None if a tool has no alias left outside ``reserved`` (names a tool of the
+    data already has: a renamed tool must never take another tool's name)."""
+    mapping: dict[str, str] = {}
+    taken = set(reserved)
+    for tool in example["tools"]:
+        name = tool["function"]["name"]
+        free = [a for a in name_aliases(name) if a not in taken]
+        if not free:
+            return None
+        mapping[name] = rng.choice(free)
+        taken.add(mapping[name])
+    if not mapping:
+        return None
+    renamed = with_tool_names(example, mapping)
+    return {**renamed, "meta": {**renamed.get("meta", {}), "renamed": mapping}}
+
+
+def with_tool_names(example: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:
+    """``example`` with each tool name ``old`` in ``mapping`` replaced by ``mapping[old]``: in the tools, the
+    calls, the ground truth and the assistant's text (whole names only). The inverse mapping of a renamed row
+    (``meta.renamed``) gives back the row as it was, less that record.
+
+    >>> row = {"messages": [{"role": "user", "content": "rain in Oslo?"}, {"role": "assistant", "content": "",
+    ...        "tool_calls": [{"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Oslo"}}}]}],
+    ...        "tools": [{"type": "function", "function": {"name": "get_weather"}}],
+    ...        "ground_truth": {"kind": "call", "calls": [{"name": "get_weather", "arguments": {"city": ["Oslo"]}}]}}
+    >>> new = with_tool_names(row, {"get_weather": "fetchWeather"})
+    >>> new["tools"][0]["function"]["name"], new["messages"][1]["tool_calls"][0]["function"]["name"]
+    ('fetchWeather', 'fetchWeather')
+    >>> with_tool_names(new, {"fetchWeather": "get_weather"}) == row
+    True
+    """
+    patterns = [(_whole_word(old), new) for old, new in mapping.items()]
+
+    def in_text(text: str) -> str:
+        for pattern, new in patterns:
+            text = pattern.sub(new, text)
+        return text
+
+    messages = []
+    for message in example["messages"]:
+        message = dict(message)
+        if message.get("tool_calls"):
+            message["tool_calls"] = [{**c, "function": {**c["function"],
+                                                        "name": mapping.get(c["function"]["name"], c["function"]["name"])}}
+                                     for c in message["tool_calls"]]
+        if message["role"] == "assistant" and message.get("content"):
+            message["content"] = in_text(message["content"])
+        if message.get("name") in mapping:
+            message["name"] = mapping[message["name"]]
+        messages.append(message)
+    ground_truth = dict(example["ground_truth"])
+    if ground_truth.get("calls"):
+        ground_truth["calls"] = [{**c, "name": mapping.get(c["name"], c["name"])} for c in ground_truth["calls"]]
+    tools = [{**t, "function": {**t["function"], "name": mapping.get(t["function"]["name"], t["function"]["name"])}}
+             for t in example["tools"]]
+    meta = {k: v for k, v in example.get("meta", {}).items() if k != "renamed"}
+    return {**example, "messages": messages, "tools": tools, "ground_truth": ground_truth,
+            **({"meta": meta} if "meta" in example else {})}
+
+
+def rename_split(examples: list[dict[str, Any]], ratio: float, seed: int, split: str) -> dict[str, int]:
+    """Rename the tools of ``ratio`` of ``examples`` in place (:func:`rename_tools`); returns how many were
+    requested and made (a row whose tools have no free alias keeps its names, and is counted)."""
+    rng = random.Random(f"{seed}:{split}:rename")
+    reserved = {t["function"]["name"] for e in examples for t in e["tools"]}
+    requested = round(ratio * len(examples))
+    order = list(range(len(examples)))
+    rng.shuffle(order)
+    made = 0
+    for index in order[:requested]:
+        renamed = rename_tools(examples[index], rng, reserved)
+        if renamed is not None:
+            examples[index] = renamed
+            made += 1
+    return {"requested": requested, "made": made}

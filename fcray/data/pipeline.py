@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from fcray.config import DataConfig
-from fcray.data.augment import augment_split
+from fcray.data.augment import augment_split, rename_split
 from fcray.data.io import load_examples, write_jsonl, write_parquet
 from fcray.data.report import DataError, LoadReport
 from fcray.data.sources import get_source
@@ -69,6 +69,8 @@ def build_dataset(config: DataConfig, out_dir: str | Path) -> DatasetFiles:
     for name, split in (("train", train), ("validation", validation)):
         added, stats = augment_split(split, config.augment, name, chat_rows)
         split.extend(added)
+        if name == "train" and config.augment.rename_tools_ratio:
+            stats["renamed_tools"] = rename_split(split, config.augment.rename_tools_ratio, config.augment.seed, name)
         random.Random(f"{config.seed}:{name}:order").shuffle(split)
         augmentation[name] = stats
         write_jsonl(split, out_dir / f"{name}.jsonl")

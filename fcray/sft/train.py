@@ -16,6 +16,7 @@ into the base) in ``<run folder>/model``.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -83,6 +84,7 @@ def build_trainer(job: SFTJob, world_size: int):
     from trl import SFTTrainer
 
     from fcray.data.io import load_examples
+    from fcray.sft.curriculum import training_order
     from fcray.sft.dataset import sft_dataset
 
     sft = job.sft
@@ -91,7 +93,18 @@ def build_trainer(job: SFTJob, world_size: int):
         torch.set_num_threads(sft.ray_train.cpus_per_worker)  # tiny models train fastest with few threads per worker
     tokenizer = AutoTokenizer.from_pretrained(job.model_path)
     model = AutoModelForCausalLM.from_pretrained(job.model_path, dtype=getattr(torch, job.dtype))
-    train_dataset = sft_dataset(load_examples(job.train_path))
+    examples = load_examples(job.train_path)
+    epochs, sampling = sft.num_train_epochs, "group_by_length" if sft.group_by_length else "random"
+    if sft.schema_free_epochs:
+        global_batch = sft.per_device_train_batch_size * sft.gradient_accumulation_steps * world_size
+        ordered, warmup_rows = training_order(examples, sft.schema_free_epochs, sft.num_train_epochs, sft.seed,
+                                              global_batch)
+        if os.environ.get("RANK", "0") == "0":
+            print(f"[fcray sft] schema-free warm-up: {warmup_rows} rows without tool schemas, then "
+                  f"{len(ordered) - warmup_rows} rows with them (~{len(ordered) // global_batch} optimizer steps)",
+                  flush=True)
+        examples, epochs, sampling = ordered, 1.0, "sequential"  # the order is the curriculum: one pass, as is
+    train_dataset = sft_dataset(examples)
     peft_config = peft_lora_config(sft.lora)
     args = TRLSFTConfig(
         output_dir=tempfile.mkdtemp(prefix="fcray-sft-"),
@@ -100,12 +113,12 @@ def build_trainer(job: SFTJob, world_size: int):
         learning_rate=sft.learning_rate,
         lr_scheduler_type=sft.lr_scheduler_type,
         warmup_steps=sft.warmup_ratio,  # transformers 5: a float in [0, 1) is a fraction of all steps
-        num_train_epochs=sft.num_train_epochs,
+        num_train_epochs=epochs,
         max_steps=sft.max_steps,
         max_length=sft.max_length,
         bf16=sft.bf16,
         assistant_only_loss=sft.assistant_only_loss,
-        train_sampling_strategy="group_by_length" if sft.group_by_length else "random",
+        train_sampling_strategy=sampling,
         packing=sft.packing,
         torch_compile=sft.torch_compile,
         logging_steps=sft.logging_steps,

@@ -61,6 +61,7 @@ from fcray.synth.catalog import (
 )
 from fcray.toolcall.execute import ToolError, ToolRegistry
 from fcray.toolcall.match import standardize
+from fcray.toolcall.names import name_aliases
 
 WORLD_SEED = 1729
 NOW = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
@@ -733,6 +734,8 @@ def find_parking(location: str, max_hourly_rate: float | None = None, covered: b
 
 def register(registry: ToolRegistry) -> None:
     """The ``fcray.tools`` entry point ``catalog``: every catalog tool's simulator, registered for that tool's
-    exact JSON schema (another dataset's tool of the same name keeps the stub)."""
+    exact JSON schema (another dataset's tool of the same name keeps the stub), under its name and the names
+    training rows may offer it under (fcray.toolcall.names, ``data.augment.rename_tools_ratio``)."""
     for spec in CATALOG:
-        registry.register(spec.name, IMPLEMENTATIONS[spec.name], parameters=spec.json_schema())
+        for name in (spec.name, *name_aliases(spec.name)):
+            registry.register(name, IMPLEMENTATIONS[spec.name], parameters=spec.json_schema())

@@ -141,3 +141,39 @@ def test_ratios_are_validated(ratio):
 
     with pytest.raises(ConfigError, match="data.augment.irrelevance_ratio: must be within"):
         AugmentConfig(irrelevance_ratio=ratio)
+
+
+def test_renamed_rows_offer_and_call_their_tools_under_other_names_and_still_execute(synthetic_examples):
+    from fcray.data.augment import rename_split
+    from fcray.toolcall.names import name_aliases
+
+    config = AugmentConfig(irrelevance_ratio=0.1, slot_filling_ratio=0.1, multi_turn_ratio=0.1)
+    added, _ = augment_split(synthetic_examples, config, "train")
+    rows = [*synthetic_examples, *added]
+    real_names = {t["function"]["name"] for e in rows for t in e["tools"]}
+    stats = rename_split(rows, 0.5, seed=1, split="train")
+    assert stats == {"requested": round(0.5 * len(rows)), "made": round(0.5 * len(rows))}
+    renamed = [e for e in rows if e["meta"].get("renamed")]
+    assert len(renamed) == stats["made"]
+    assert {e["category"] for e in renamed} >= {"single", "irrelevance", "slot_filling", "multi_turn"}
+    for example in renamed:
+        validate_example(example)
+        mapping = example["meta"]["renamed"]
+        assert all(new in name_aliases(old) and new not in real_names for old, new in mapping.items())
+        assert {t["function"]["name"] for t in example["tools"]} == set(mapping.values())
+        text = json.dumps([m for m in example["messages"] if m["role"] == "assistant"])
+        assert not any(f'"{old}"' in text or f"{old} returned" in text for old in mapping)
+        assert all(call["name"] in mapping.values() for call in example["ground_truth"].get("calls", []))
+        for call in example["messages"][-1].get("tool_calls") or []:
+            run = DEFAULT_REGISTRY.execute(Call(call["function"]["name"], call["function"]["arguments"]),
+                                           example["tools"])
+            assert run.ok and run.simulated, (example["id"], run)  # the simulator answers to the alias
+
+
+def test_renaming_back_gives_the_row_as_it_was(synthetic_examples):
+    from fcray.data.augment import rename_tools, with_tool_names
+
+    for example in synthetic_examples[:50]:
+        renamed = rename_tools(example, random.Random(0), reserved=set())
+        inverse = {new: old for old, new in renamed["meta"]["renamed"].items()}
+        assert with_tool_names(renamed, inverse) == example

@@ -211,4 +211,10 @@ def test_register_is_the_catalog_entry_point():
     assert point.value == "fcray.synth.tools:register" and point.load() is sim.register
     registry = ToolRegistry()
     sim.register(registry)
-    assert registry.names() == sorted(SPECS)
+    # every catalog tool, under its own name and the names renamed training rows offer it under
+    from fcray.toolcall.names import name_aliases
+
+    assert registry.names() == sorted({n for name in SPECS for n in (name, *name_aliases(name))})
+    for name, spec in SPECS.items():
+        for alias in name_aliases(name):
+            assert registry.implementation(alias, spec.json_schema()) is sim.IMPLEMENTATIONS[name]

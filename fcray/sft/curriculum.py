@@ -1,0 +1,94 @@
+"""The order SFT sees its rows in: an optional schema-free warm-up, then the full rows.
+
+A function-calling prompt is mostly its tool schemas (~90% of the tiny preset's tokens). A small model
+learns the call format, picks the function and copies argument values from the request much faster in a
+short context, and keeps those skills when the schemas come back; from there, the full rows teach it to
+read the offered schemas (measured in docs/results/2026-12-07-schema-free-warmup.md). So with
+``sft.schema_free_epochs`` > 0 the training order is:
+
+1. the rows whose answer is a call, rendered without their tool schemas, ``schema_free_epochs`` passes;
+   rows whose answer depends on which tools are offered (answers without a call: no tool fits, a missing
+   argument, chat) wait for phase 2, where their tools are shown;
+2. every row with its schemas, ``num_train_epochs`` passes.
+
+Each pass is shuffled from the seed; rows are then ordered by length within windows of a few batches (as
+``group_by_length`` does, which a fixed order replaces), and trained in this order with one learning-rate
+schedule over both phases.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from typing import Any
+
+from fcray.data.augment import with_tool_names
+
+WINDOW_BATCHES = 16  # global batches per length-sorted window: less padding, batches still mixed
+
+
+def answers_with_call(example: dict[str, Any]) -> bool:
+    """Whether the example's last assistant turn calls a tool.
+
+    >>> answers_with_call({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hello!"}]})
+    False
+    >>> answers_with_call({"messages": [{"role": "user", "content": "rain?"},
+    ...     {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "get_weather", "arguments": {}}}]}]})
+    True
+    """
+    last = next((m for m in reversed(example["messages"]) if m["role"] == "assistant"), {})
+    return bool(last.get("tool_calls"))
+
+
+def without_schemas(example: dict[str, Any]) -> dict[str, Any]:
+    """The example with no tools offered (the chat template then renders no tool block). A row whose tools
+    were offered under other names (``data.augment.rename_tools_ratio``) gets their own names back: without
+    the schemas, nothing in the prompt would say which name to call."""
+    renamed = example.get("meta", {}).get("renamed")
+    if renamed:
+        example = with_tool_names(example, {new: old for old, new in renamed.items()})
+    return {**example, "tools": []}
+
+
+def _passes(rows: list[dict[str, Any]], epochs: float, rng: random.Random) -> list[dict[str, Any]]:
+    """``epochs`` shuffled passes over ``rows`` (a fraction takes the start of one more shuffled pass)."""
+    out: list[dict[str, Any]] = []
+    whole, part = divmod(epochs, 1)
+    for _ in range(int(whole) + (1 if part else 0)):
+        order = rows[:]
+        rng.shuffle(order)
+        out += order
+    return out[:math.ceil(len(rows) * epochs)]
+
+
+def _by_length_in_windows(rows: list[dict[str, Any]], window: int, length) -> list[dict[str, Any]]:
+    return [r for start in range(0, len(rows), window) for r in sorted(rows[start:start + window], key=length)]
+
+
+def rendered_length(example: dict[str, Any]) -> int:
+    """Characters of the example's messages and tools as JSON: a cheap stand-in for its token count.
+
+    >>> rendered_length({"messages": [], "tools": []})
+    4
+    """
+    return len(json.dumps(example["messages"])) + len(json.dumps(example["tools"]))
+
+
+def training_order(examples: list[dict[str, Any]], schema_free_epochs: float, epochs: float, seed: int,
+                   global_batch: int, length=rendered_length) -> tuple[list[dict[str, Any]], int]:
+    """The rows of one ordered epoch, and how many of them (the first) are the schema-free warm-up: passes
+    over the call rows without their schemas, then ``epochs`` passes over every row.
+
+    >>> call = {"messages": [{"role": "user", "content": "x"},
+    ...     {"role": "assistant", "tool_calls": [{"function": {"name": "f", "arguments": {}}}]}], "tools": [{"t": 1}]}
+    >>> chat = {"messages": [{"role": "user", "content": "y"}, {"role": "assistant", "content": "z"}], "tools": [{"t": 1}]}
+    >>> rows, warmup = training_order([call, chat], schema_free_epochs=2, epochs=1, seed=0, global_batch=1)
+    >>> warmup, [len(r["tools"]) for r in rows]  # 2 passes over the call row without tools, then both with them
+    (2, [0, 0, 1, 1])
+    """
+    rng = random.Random(seed)
+    warmup = _passes([without_schemas(e) for e in examples if answers_with_call(e)], schema_free_epochs, rng)
+    full = _passes(list(examples), epochs, rng)
+    window = max(1, global_batch * WINDOW_BATCHES)
+    return _by_length_in_windows(warmup, window, length) + _by_length_in_windows(full, window, length), len(warmup)
