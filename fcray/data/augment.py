@@ -270,28 +270,31 @@ def with_tool_names(example: dict[str, Any], mapping: dict[str, str]) -> dict[st
     """
     patterns = [(_whole_word(old), new) for old, new in mapping.items()]
 
+    def new_name(name: str) -> str:
+        return mapping.get(name, name)
+
     def in_text(text: str) -> str:
         for pattern, new in patterns:
             text = pattern.sub(new, text)
         return text
 
+    def with_function_renamed(item: dict[str, Any]) -> dict[str, Any]:  # a tool or a tool call
+        return {**item, "function": {**item["function"], "name": new_name(item["function"]["name"])}}
+
     messages = []
     for message in example["messages"]:
         message = dict(message)
         if message.get("tool_calls"):
-            message["tool_calls"] = [{**c, "function": {**c["function"],
-                                                        "name": mapping.get(c["function"]["name"], c["function"]["name"])}}
-                                     for c in message["tool_calls"]]
+            message["tool_calls"] = [with_function_renamed(c) for c in message["tool_calls"]]
         if message["role"] == "assistant" and message.get("content"):
             message["content"] = in_text(message["content"])
-        if message.get("name") in mapping:
-            message["name"] = mapping[message["name"]]
+        if "name" in message:
+            message["name"] = new_name(message["name"])
         messages.append(message)
     ground_truth = dict(example["ground_truth"])
     if ground_truth.get("calls"):
-        ground_truth["calls"] = [{**c, "name": mapping.get(c["name"], c["name"])} for c in ground_truth["calls"]]
-    tools = [{**t, "function": {**t["function"], "name": mapping.get(t["function"]["name"], t["function"]["name"])}}
-             for t in example["tools"]]
+        ground_truth["calls"] = [{**c, "name": new_name(c["name"])} for c in ground_truth["calls"]]
+    tools = [with_function_renamed(t) for t in example["tools"]]
     meta = {k: v for k, v in example.get("meta", {}).items() if k != "renamed"}
     return {**example, "messages": messages, "tools": tools, "ground_truth": ground_truth,
             **({"meta": meta} if "meta" in example else {})}
