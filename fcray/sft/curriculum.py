@@ -24,12 +24,13 @@ import random
 from typing import Any
 
 from fcray.data.augment import with_tool_names
+from fcray.data.schema import reference_message
 
 WINDOW_BATCHES = 16  # global batches per length-sorted window: less padding, batches still mixed
 
 
 def answers_with_call(example: dict[str, Any]) -> bool:
-    """Whether the example's last assistant turn calls a tool.
+    """Whether the example's reference (last) turn calls a tool.
 
     >>> answers_with_call({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hello!"}]})
     False
@@ -37,8 +38,7 @@ def answers_with_call(example: dict[str, Any]) -> bool:
     ...     {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "get_weather", "arguments": {}}}]}]})
     True
     """
-    last = next((m for m in reversed(example["messages"]) if m["role"] == "assistant"), {})
-    return bool(last.get("tool_calls"))
+    return bool(reference_message(example).get("tool_calls"))
 
 
 def without_schemas(example: dict[str, Any]) -> dict[str, Any]:

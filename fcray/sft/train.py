@@ -16,7 +16,6 @@ into the base) in ``<run folder>/model``.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -99,10 +98,8 @@ def build_trainer(job: SFTJob, world_size: int):
         global_batch = sft.per_device_train_batch_size * sft.gradient_accumulation_steps * world_size
         ordered, warmup_rows = training_order(examples, sft.schema_free_epochs, sft.num_train_epochs, sft.seed,
                                               global_batch)
-        if os.environ.get("RANK", "0") == "0":
-            print(f"[fcray sft] schema-free warm-up: {warmup_rows} rows without tool schemas, then "
-                  f"{len(ordered) - warmup_rows} rows with them (~{len(ordered) // global_batch} optimizer steps)",
-                  flush=True)
+        phases = (f"[fcray sft] schema-free warm-up: {warmup_rows} rows without tool schemas, then "
+                  f"{len(ordered) - warmup_rows} rows with them (~{len(ordered) // global_batch} optimizer steps)")
         examples, epochs, sampling = ordered, 1.0, "sequential"  # the order is the curriculum: one pass, as is
     train_dataset = sft_dataset(examples)
     peft_config = peft_lora_config(sft.lora)
@@ -135,6 +132,8 @@ def build_trainer(job: SFTJob, world_size: int):
     with tracking_lib.trainer_construction(job.tracking):
         trainer = SFTTrainer(model=model, args=args, train_dataset=train_dataset, processing_class=tokenizer,
                              peft_config=peft_config)
+    if sft.schema_free_epochs and trainer.is_world_process_zero():
+        print(phases, flush=True)
     flops, peak = None, None
     if use_gpu and torch.cuda.is_available():
         config = model.config

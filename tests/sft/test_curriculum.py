@@ -50,7 +50,7 @@ def test_the_order_is_seeded_and_sorted_by_length_within_windows(rows):
             assert lengths == sorted(lengths)
 
 
-def test_trl_gets_the_rows_in_that_order_for_one_sequential_pass(tmp_path, tiny_model_dir, rows):
+def test_trl_gets_the_rows_in_that_order_for_one_sequential_pass(tmp_path, tiny_model_dir, rows, capsys):
     from fcray.sft.train import SFTJob, build_trainer
 
     train = tmp_path / "train.jsonl"
@@ -66,6 +66,9 @@ def test_trl_gets_the_rows_in_that_order_for_one_sequential_pass(tmp_path, tiny_
     prompts = [trainer.processing_class.decode(trainer.train_dataset[i]["input_ids"]) for i in (0, warmup)]
     assert "<tools>" not in prompts[0]
     assert "<tools>" in prompts[1]
+    rows_with = len(expected) - warmup
+    assert f"schema-free warm-up: {warmup} rows without tool schemas, then {rows_with} rows with them" in \
+        capsys.readouterr().out
 
 
 def test_packing_cannot_reorder_the_warm_up():
