@@ -275,7 +275,13 @@ class SFTConfig:
     lora: LoraAdapterConfig = setting(help="the LoRA adapter (enabled: false = train all weights)",
                                       factory=LoraAdapterConfig)
     learning_rate: float = setting(2e-4, help="peak learning rate")
-    lr_scheduler_type: str = setting("cosine", help="transformers' schedulers: linear | constant | cosine | ...")
+    lr_scheduler_type: str = setting(
+        "cosine", help="transformers' schedulers: linear | constant | cosine | warmup_stable_decay | ...")
+    lr_scheduler_kwargs: dict[str, int | float | str] = setting(
+        help="extra arguments of the scheduler (transformers' lr_scheduler_kwargs), e.g. {min_lr_ratio: 0.1}. "
+             "warmup_stable_decay needs num_decay_steps, except with schema_free_epochs > 0, where it "
+             "defaults to the steps of the phase with schemas (the rate holds through the warm-up, then decays)",
+        factory=dict)
     warmup_ratio: float = setting(0.03, help="share of steps spent warming the learning rate up")
     num_train_epochs: float = setting(3.0, help="passes over the training split (unless max_steps is set)")
     max_steps: int = setting(-1, help="optimizer steps; -1 = as many as num_train_epochs give")
@@ -290,6 +296,10 @@ class SFTConfig:
                   "tool schemas, before num_train_epochs passes over every row with them (fcray.sft.curriculum; "
                   "one learning-rate schedule over both, rows in a fixed order that replaces group_by_length). "
                   "0 = off")
+    schema_free_tools: Literal["none", "names"] = setting(
+        "none", help="what the warm-up shows of the offered tools: none (no tool block; only the rows whose answer "
+                     "is a call) or names (the tool block with each tool's name only; every row, so declining "
+                     "and asking for a missing argument are warmed up too)")
     packing: bool = setting(
         False, help="TRL's best-fit packing, padding-free (no pad tokens). Exact only with flash attention (GPU): "
                     "with sdpa, packed examples attend to each other (see tests/benchmarks/bench_sft_throughput.py)")
@@ -308,6 +318,10 @@ class SFTConfig:
         _check(self.per_device_train_batch_size >= 1, "sft.per_device_train_batch_size", "must be >= 1")
         _check(self.max_length >= 64, "sft.max_length", "must be >= 64 tokens")
         _check(self.schema_free_epochs >= 0, "sft.schema_free_epochs", "must be >= 0 (0 = no warm-up)")
+        _check(self.lr_scheduler_type != "warmup_stable_decay" or self.schema_free_epochs > 0
+               or "num_decay_steps" in self.lr_scheduler_kwargs, "sft.lr_scheduler_kwargs",
+               "warmup_stable_decay needs num_decay_steps (e.g. --set sft.lr_scheduler_kwargs={num_decay_steps: "
+               "100}), or sft.schema_free_epochs > 0 to decay over the phase with schemas")
         _check(not (self.schema_free_epochs and self.packing), "sft.schema_free_epochs",
                "needs the rows in their order, which packing reshuffles: set sft.packing=false or "
                "sft.schema_free_epochs=0")

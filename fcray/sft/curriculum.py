@@ -51,6 +51,29 @@ def without_schemas(example: dict[str, Any]) -> dict[str, Any]:
     return {**example, "tools": []}
 
 
+def with_names_only(example: dict[str, Any]) -> dict[str, Any]:
+    """The example with its tools offered by name only: the tool block stays, each schema shrinks to its name.
+
+    >>> tool = {"type": "function", "function": {"name": "get_weather", "description": "Weather.", "parameters": {}}}
+    >>> with_names_only({"messages": [], "tools": [tool]})["tools"]
+    [{'type': 'function', 'function': {'name': 'get_weather'}}]
+    """
+    return {**example, "tools": [{"type": "function", "function": {"name": t["function"]["name"]}}
+                                 for t in example["tools"]]}
+
+
+WARMUP_TOOLS = ("none", "names")  # how the warm-up shows the offered tools (sft.schema_free_tools)
+
+
+def warmup_rows(examples: list[dict[str, Any]], tools: str) -> list[dict[str, Any]]:
+    """The rows of a warm-up pass. Without a tool block, only the rows whose answer is a call (an answer
+    without one depends on which tools are offered, which the prompt no longer says); with the names,
+    every row: "no tool fits", "which argument is missing" and "which tool" are all decidable from them."""
+    if tools == "names":
+        return [with_names_only(e) for e in examples]
+    return [without_schemas(e) for e in examples if answers_with_call(e)]
+
+
 def _passes(rows: list[dict[str, Any]], epochs: float, rng: random.Random) -> list[dict[str, Any]]:
     """``epochs`` shuffled passes over ``rows`` (a fraction takes the start of one more shuffled pass)."""
     out: list[dict[str, Any]] = []
@@ -76,9 +99,10 @@ def rendered_length(example: dict[str, Any]) -> int:
 
 
 def training_order(examples: list[dict[str, Any]], schema_free_epochs: float, epochs: float, seed: int,
-                   global_batch: int, length=rendered_length) -> tuple[list[dict[str, Any]], int]:
+                   global_batch: int, length=rendered_length,
+                   tools: str = "none") -> tuple[list[dict[str, Any]], int]:
     """The rows of one ordered epoch, and how many of them (the first) are the schema-free warm-up: passes
-    over the call rows without their schemas, then ``epochs`` passes over every row.
+    over the :func:`warmup_rows` (``tools``: "none" or "names"), then ``epochs`` passes over every row.
 
     >>> call = {"messages": [{"role": "user", "content": "x"},
     ...     {"role": "assistant", "tool_calls": [{"function": {"name": "f", "arguments": {}}}]}], "tools": [{"t": 1}]}
@@ -88,7 +112,17 @@ def training_order(examples: list[dict[str, Any]], schema_free_epochs: float, ep
     (2, [0, 0, 1, 1])
     """
     rng = random.Random(seed)
-    warmup = _passes([without_schemas(e) for e in examples if answers_with_call(e)], schema_free_epochs, rng)
+    warmup = _passes(warmup_rows(examples, tools), schema_free_epochs, rng)
     full = _passes(list(examples), epochs, rng)
     window = max(1, global_batch * WINDOW_BATCHES)
     return _by_length_in_windows(warmup, window, length) + _by_length_in_windows(full, window, length), len(warmup)
+
+
+def full_phase_steps(rows: int, warmup_rows: int, global_batch: int) -> int:
+    """Optimizer steps of the phase with schemas: the batches holding any of its rows (the one that straddles
+    the boundary included).
+
+    >>> full_phase_steps(rows=100, warmup_rows=60, global_batch=8)  # batches 7..12 (60 rows fill 7.5 batches)
+    6
+    """
+    return math.ceil(rows / global_batch) - warmup_rows // global_batch

@@ -83,7 +83,7 @@ def build_trainer(job: SFTJob, world_size: int):
     from trl import SFTTrainer
 
     from fcray.data.io import load_examples
-    from fcray.sft.curriculum import training_order
+    from fcray.sft.curriculum import full_phase_steps, training_order
     from fcray.sft.dataset import sft_dataset
 
     sft = job.sft
@@ -94,13 +94,18 @@ def build_trainer(job: SFTJob, world_size: int):
     model = AutoModelForCausalLM.from_pretrained(job.model_path, dtype=getattr(torch, job.dtype))
     examples = load_examples(job.train_path)
     epochs, sampling = sft.num_train_epochs, "group_by_length" if sft.group_by_length else "random"
+    scheduler_kwargs = dict(sft.lr_scheduler_kwargs)
     if sft.schema_free_epochs:
         global_batch = sft.per_device_train_batch_size * sft.gradient_accumulation_steps * world_size
         ordered, warmup_rows = training_order(examples, sft.schema_free_epochs, sft.num_train_epochs, sft.seed,
-                                              global_batch)
-        phases = (f"[fcray sft] schema-free warm-up: {warmup_rows} rows without tool schemas, then "
-                  f"{len(ordered) - warmup_rows} rows with them (~{len(ordered) // global_batch} optimizer steps)")
+                                              global_batch, tools=sft.schema_free_tools)
+        shown = "with tool names only" if sft.schema_free_tools == "names" else "without tool schemas"
+        phases = (f"[fcray sft] schema-free warm-up: {warmup_rows} rows {shown}, then "
+                  f"{len(ordered) - warmup_rows} rows with their schemas (~{len(ordered) // global_batch} optimizer steps)")
         examples, epochs, sampling = ordered, 1.0, "sequential"  # the order is the curriculum: one pass, as is
+        if sft.lr_scheduler_type == "warmup_stable_decay":
+            # hold the rate through the warm-up; decay while the model learns to read the schemas
+            scheduler_kwargs.setdefault("num_decay_steps", full_phase_steps(len(ordered), warmup_rows, global_batch))
     train_dataset = sft_dataset(examples)
     peft_config = peft_lora_config(sft.lora)
     args = TRLSFTConfig(
@@ -109,6 +114,7 @@ def build_trainer(job: SFTJob, world_size: int):
         gradient_accumulation_steps=sft.gradient_accumulation_steps,
         learning_rate=sft.learning_rate,
         lr_scheduler_type=sft.lr_scheduler_type,
+        lr_scheduler_kwargs=scheduler_kwargs,
         warmup_steps=sft.warmup_ratio,  # transformers 5: a float in [0, 1) is a fraction of all steps
         num_train_epochs=epochs,
         max_steps=sft.max_steps,

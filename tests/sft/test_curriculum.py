@@ -37,6 +37,17 @@ def test_the_warm_up_is_the_call_rows_without_schemas_then_every_row_with_them(r
     assert all(r["tools"] for r in rows if r["category"] != "chat")
 
 
+def test_a_warm_up_with_tool_names_has_every_row_and_only_their_names(rows):
+    ordered, warmup = training_order(rows, 1.0, 1.0, seed=3, global_batch=8, tools="names")
+    assert warmup == len(rows)  # the rows without a call too: which tools are offered is visible
+    assert {r["category"] for r in ordered[:warmup]} == {r["category"] for r in rows}
+    for row in ordered[:warmup]:
+        original = next(r for r in rows if r["id"] == row["id"])
+        assert row["tools"] == [{"type": "function", "function": {"name": t["function"]["name"]}}
+                                for t in original["tools"]]
+    assert all(r["tools"] and "parameters" in r["tools"][0]["function"] for r in ordered[warmup:] if r["tools"])
+
+
 def test_the_order_is_seeded_and_sorted_by_length_within_windows(rows):
     first, warmup = training_order(rows, 1.0, 1.0, seed=5, global_batch=4)
     again, _ = training_order(rows, 1.0, 1.0, seed=5, global_batch=4)
@@ -67,8 +78,42 @@ def test_trl_gets_the_rows_in_that_order_for_one_sequential_pass(tmp_path, tiny_
     assert "<tools>" not in prompts[0]
     assert "<tools>" in prompts[1]
     rows_with = len(expected) - warmup
-    assert f"schema-free warm-up: {warmup} rows without tool schemas, then {rows_with} rows with them" in \
+    assert f"schema-free warm-up: {warmup} rows without tool schemas, then {rows_with} rows with their schemas" in \
         capsys.readouterr().out
+
+
+def test_warmup_stable_decay_holds_the_rate_through_the_warm_up_and_decays_over_the_rest(tmp_path, tiny_model_dir,
+                                                                                          rows):
+    from fcray.sft.train import SFTJob, build_trainer
+
+    train = tmp_path / "train.jsonl"
+    train.write_text("".join(json.dumps(r) + "\n" for r in rows[:80]))
+    config = load_config("tiny", overrides=["sft.schema_free_epochs=1", "sft.num_train_epochs=1",
+                                            "sft.per_device_train_batch_size=2", "sft.warmup_ratio=0",
+                                            "sft.lr_scheduler_type=warmup_stable_decay",
+                                            "sft.lr_scheduler_kwargs={min_lr_ratio: 0.1}"])
+    trainer = build_trainer(SFTJob(sft=config.sft, model_path=str(tiny_model_dir), train_path=str(train),
+                                   run_dir=str(tmp_path)), world_size=1)
+    expected, warmup = training_order(rows[:80], 1.0, 1.0, config.sft.seed, global_batch=2)
+    steps, held = -(-len(expected) // 2), warmup // 2
+    assert trainer.args.lr_scheduler_kwargs == {"min_lr_ratio": 0.1, "num_decay_steps": steps - held}
+    trainer.create_optimizer_and_scheduler(num_training_steps=steps)
+    rates = []
+    for _ in range(steps):
+        rates.append(trainer.lr_scheduler.get_last_lr()[0])
+        trainer.optimizer.step()
+        trainer.lr_scheduler.step()
+    peak = config.sft.learning_rate
+    assert rates[:held] == pytest.approx([peak] * held)  # every warm-up step at the peak rate
+    assert rates[held + 1] < peak and rates[-1] == pytest.approx(0.1 * peak, rel=0.05)
+
+
+def test_warmup_stable_decay_without_the_warm_up_needs_its_decay_length():
+    with pytest.raises(ConfigError, match="sft.lr_scheduler_kwargs: warmup_stable_decay needs num_decay_steps"):
+        load_config("tiny", overrides=["sft.schema_free_epochs=0", "sft.lr_scheduler_type=warmup_stable_decay"])
+    config = load_config("tiny", overrides=["sft.schema_free_epochs=0", "sft.lr_scheduler_type=warmup_stable_decay",
+                                            "sft.lr_scheduler_kwargs={num_decay_steps: 10}"])
+    assert config.sft.lr_scheduler_kwargs == {"num_decay_steps": 10}
 
 
 def test_packing_cannot_reorder_the_warm_up():
@@ -76,6 +121,8 @@ def test_packing_cannot_reorder_the_warm_up():
         load_config("tiny", overrides=["sft.schema_free_epochs=1", "sft.packing=true"])
     with pytest.raises(ConfigError, match="sft.schema_free_epochs"):
         load_config("tiny", overrides=["sft.schema_free_epochs=-1"])
+    with pytest.raises(ConfigError, match="sft.schema_free_tools"):
+        load_config("tiny", overrides=["sft.schema_free_tools=schemas"])
 
 
 def test_renamed_rows_get_their_own_names_back_in_the_warm_up(rows):
