@@ -11,6 +11,9 @@ read the offered schemas (measured in docs/results/2026-12-07-schema-free-warmup
    argument, chat) wait for phase 2, where their tools are shown;
 2. every row with its schemas, ``num_train_epochs`` passes.
 
+With ``sft.schema_free_tools: names`` the warm-up keeps the tool block with each tool's name only, and takes
+every row (which tools are offered is then visible).
+
 Each pass is shuffled from the seed; rows are then ordered by length within windows of a few batches (as
 ``group_by_length`` does, which a fixed order replaces), and trained in this order with one learning-rate
 schedule over both phases.
@@ -60,9 +63,6 @@ def with_names_only(example: dict[str, Any]) -> dict[str, Any]:
     """
     return {**example, "tools": [{"type": "function", "function": {"name": t["function"]["name"]}}
                                  for t in example["tools"]]}
-
-
-WARMUP_TOOLS = ("none", "names")  # how the warm-up shows the offered tools (sft.schema_free_tools)
 
 
 def warmup_rows(examples: list[dict[str, Any]], tools: str) -> list[dict[str, Any]]:

@@ -100,8 +100,8 @@ def build_trainer(job: SFTJob, world_size: int):
         ordered, warmup_rows = training_order(examples, sft.schema_free_epochs, sft.num_train_epochs, sft.seed,
                                               global_batch, tools=sft.schema_free_tools)
         shown = "with tool names only" if sft.schema_free_tools == "names" else "without tool schemas"
-        phases = (f"[fcray sft] schema-free warm-up: {warmup_rows} rows {shown}, then "
-                  f"{len(ordered) - warmup_rows} rows with their schemas (~{len(ordered) // global_batch} optimizer steps)")
+        phases = (f"[fcray sft] schema-free warm-up: {warmup_rows} rows {shown}, then {len(ordered) - warmup_rows} "
+                  f"rows with their schemas (~{len(ordered) // global_batch} optimizer steps)")
         examples, epochs, sampling = ordered, 1.0, "sequential"  # the order is the curriculum: one pass, as is
         if sft.lr_scheduler_type == "warmup_stable_decay":
             # hold the rate through the warm-up; decay while the model learns to read the schemas
