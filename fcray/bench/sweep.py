@@ -8,6 +8,8 @@ objective: the most output tokens/s among the settings that meet ``slo_ttft_p95_
 SLO miss scores 0). The winner is written as a ``serve deploy`` config (the preset's app with the swept
 settings replaced) and printed as ``--set`` overrides. A trial whose engine cannot start (e.g. a KV cache
 too small for ``max_model_len``) is recorded as failed, with vLLM's reason, and the sweep goes on.
+Then (``bench.sweep.overhead``) the same load runs at the chosen settings against fcray's full app and
+against a bare vLLM server (:mod:`fcray.bench.overhead`): what Serve costs at the settings a user deploys.
 
 Compared with vLLM's ``benchmarks/auto_tune`` (one server restarted per setting, serially): trials run
 in parallel (``max_concurrent_trials``), the objective is SLO-aware, and the result is a deployable config.
@@ -52,6 +54,7 @@ def _trial(params: dict[str, Any]) -> dict[str, Any]:
     from ray import serve, tune
     from ray.serve.llm import build_openai_app
 
+    from fcray.bench.apps import wait_running
     from fcray.bench.loadgen import run_matrix
     from fcray.serve.app import resolve_model_source
     from fcray.serve.config import llm_config
@@ -69,7 +72,7 @@ def _trial(params: dict[str, Any]) -> dict[str, Any]:
     try:
         try:
             serve.run(app, name=name, route_prefix=f"/{name}", blocking=False)
-            _wait_running(name)
+            wait_running(name)
         except RuntimeError as error:  # the app did not come up: say why, from the engine's own log
             reason = engine_start_failure(name)
             raise RuntimeError(f"{reason}\n{error}" if reason else str(error)) from None  # the reason first
@@ -137,22 +140,6 @@ def _replica_errors(app_name: str) -> str | None:
     return ("engine: " + " | ".join(dict.fromkeys(errors))) if errors else None
 
 
-def _wait_running(app_name: str, timeout_s: float = 900) -> None:
-    from ray import serve
-
-    from fcray.readiness import wait_until
-
-    def running() -> bool:  # one status query per poll
-        status = serve.status().applications.get(app_name)
-        if status is not None and status.status in ("DEPLOY_FAILED", "UNHEALTHY"):
-            # the app's message only says which deployment failed; the deployment's has the replica's error
-            details = [f"{name}: {d.message}" for name, d in status.deployments.items() if d.message]
-            raise RuntimeError("\n".join([f"{app_name}: {status.status}: {status.message}", *details]))
-        return status is not None and status.status == "RUNNING"
-
-    wait_until(running, f"the sweep's app {app_name}", timeout_s, interval_s=2)
-
-
 def trial_error(error: BaseException) -> str:
     """What a failed trial's row says: the exception lines of Tune's traceback (the trial's own error and,
     for an engine that did not start, the replica's), not the frames, cut to 500 characters."""
@@ -211,11 +198,41 @@ def sweep_report(summary: dict[str, Any]) -> str:
         lines.append(f"Chosen: {_settings_text(best)} — the highest throughput ({best['output_tokens_per_s']:.1f} "
                      f"output tok/s) among the settings whose TTFT P95 ({best['ttft_p95_s'] * 1000:.0f} ms) meets "
                      f"the {slo:.0f} ms SLO. Deploy: `serve deploy recommended_serve_config.yaml`.")
+    lines += overhead_report(summary.get("overhead"), summary)
     failed = sum("error" in t for t in summary["trials"])
     if failed:
         lines.append(f"\n{failed} of {len(summary['trials'])} trials failed (their error is in the table and in "
                      f"sweep.json); the choice is among the others.")
     return "\n".join(lines) + "\n"
+
+
+def overhead_report(overhead: dict[str, Any] | None, summary: dict[str, Any]) -> list[str]:
+    """The report's lines on what Serve costs at the chosen settings (none when it was not measured)."""
+    if overhead is None:
+        return []
+    head = ["", "## What Serve costs at the chosen settings", ""]
+    if "error" in overhead:
+        return head + [f"Not measured: {overhead['error'][:300]}"]
+    from fcray.bench.overhead import split_ttft
+
+    def ms(value: float | None) -> str:
+        return "-" if value is None else f"{value * 1000:.0f}"
+
+    def ratio(value: float | None) -> str:
+        return "-" if value is None else f"{value:.2f}"
+
+    served, bare, r = overhead["serve"], overhead["bare_vllm"], overhead["ratios"]
+    lines = head + [f"fcray's Serve app (ingress, router, LLMServer) against a bare vLLM server with the same engine "
+                    f"settings, the same load (concurrency {summary['concurrency']}, prompt {summary['prompt_tokens']} "
+                    f"tokens), one after the other.", "",
+                    "| | TTFT P50 (ms) | TTFT P95 (ms) | output tok/s |", "|---|---|---|---|"]
+    for name, row in (("fcray Serve app", served), ("bare vLLM", bare)):
+        lines.append(f"| {name} | {ms(row['ttft_p50_s'])} | {ms(row['ttft_p95_s'])} | {row['output_tokens_per_s']:.1f} |")
+    lines.append(f"| Serve / bare | {ratio(r['ttft_p50'])} | {ratio(r['ttft_p95'])} | {ratio(r['tokens_per_s'])} |")
+    for name, row in (("Serve", served), ("bare vLLM", bare)):
+        parts = ", ".join(f"{k.replace('_', ' ')} {ms(v)}" for k, v in split_ttft(row).items())
+        lines.append(f"\nWhere TTFT goes, {name} (means, ms): {parts}.")
+    return lines
 
 
 def trial_progress(total: int):
@@ -290,10 +307,38 @@ def run_sweep(config: FcrayConfig, model_source: str, out: str | Path, storage_p
         (out / "recommended_serve_config.yaml").write_text(
             header + yaml.safe_dump(serve_deploy_config(tuned, model_source), sort_keys=False))
         summary["overrides"] = [f"serve.engine.{name}={value}" for name, value in trial_settings(best).items()]
+        if space.overhead:
+            summary["overhead"] = overhead_at(tuned, model_source)
     summary["pareto_front"] = pareto_front(trials)
     (out / "sweep.json").write_text(json.dumps(summary, indent=2) + "\n")
     (out / "sweep.md").write_text(sweep_report(summary))
     return summary
+
+
+def overhead_at(config: FcrayConfig, model_source: str) -> dict[str, Any]:
+    """What Serve costs at ``config``'s (the chosen) settings, under the sweep's load
+    (:func:`fcray.bench.overhead.measure_on_cluster`); a failure is recorded, not raised: the sweep's choice
+    stands without it."""
+    import ray
+
+    from fcray.bench.overhead import measure_on_cluster
+    from fcray.credentials import client_api_key
+
+    space = config.bench.sweep
+    bench = BenchConfig(concurrency=[space.concurrency], prompt_lengths=[space.prompt_tokens],
+                        requests_per_cell=space.requests, max_seconds_per_cell=config.bench.max_seconds_per_cell,
+                        warmup_requests=2, max_tokens=config.bench.max_tokens,
+                        slo_ttft_p95_ms=config.bench.slo_ttft_p95_ms)
+    # the dashboard of the cluster this driver is connected to (a submitted job's RAY_ADDRESS is the GCS)
+    dashboard = ray._private.worker.get_dashboard_url()
+    if not dashboard:
+        return {"error": "the cluster runs no dashboard, whose metrics discovery the breakdown reads (start the "
+                         "head with --include-dashboard=true, or set bench.sweep.overhead=false)"}
+    try:
+        return measure_on_cluster(config, model_source, bench, f"http://{dashboard}",
+                                  api_key=client_api_key(config.serve.api_key, "serve.api_key"))
+    except Exception as error:  # noqa: BLE001 - reported in sweep.json and sweep.md
+        return {"error": trial_error(error)}
 
 
 def chosen_overrides(workdir_bench: Path) -> list[str]:

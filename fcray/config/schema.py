@@ -592,6 +592,10 @@ class SweepConfig:
     prompt_tokens: int = setting(1024, help="prompt length of the sweep's requests")
     requests: int = setting(64, help="requests per trial")
     max_concurrent_trials: int = setting(2, help="trials (each its own Serve app and engine) in parallel")
+    overhead: bool = setting(
+        True, help="after choosing, run the same load at the chosen settings against fcray's Serve app and against "
+                   "a bare vLLM server, one after the other, and record what Serve costs (TTFT and tokens/s "
+                   "ratios, where the time goes) in sweep.json and sweep.md")
 
     def __post_init__(self) -> None:
         _check(bool(self.max_num_seqs) and bool(self.max_num_batched_tokens), "bench.sweep",

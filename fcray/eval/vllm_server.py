@@ -31,12 +31,13 @@ class ServerSpec:
     enforce_eager: bool = True
     tool_call_parser: str = "hermes"
     port: int | None = None            # None: a free port
+    host: str = "127.0.0.1"            # the address it listens on (loopback unless another host must reach it)
     extra_args: list[str] = field(default_factory=list)
 
 
 def command(spec: ServerSpec, port: int) -> list[str]:
     args = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", spec.model,
-            "--host", "127.0.0.1", "--port", str(port), "--max-model-len", str(spec.max_model_len),
+            "--host", spec.host, "--port", str(port), "--max-model-len", str(spec.max_model_len),
             "--enable-auto-tool-choice", "--tool-call-parser", spec.tool_call_parser, "--dtype", spec.dtype]
     if spec.served_name:
         args += ["--served-model-name", spec.served_name]
@@ -49,9 +50,9 @@ def command(spec: ServerSpec, port: int) -> list[str]:
 
 @contextlib.contextmanager
 def vllm_server(spec: ServerSpec, start_timeout_s: float = 600.0) -> Iterator[str]:
-    """Yield the server's OpenAI base URL (``http://127.0.0.1:<port>/v1``); the server stops afterwards."""
+    """Yield the server's OpenAI base URL (``http://<spec.host>:<port>/v1``); the server stops afterwards."""
     port = spec.port or free_port()
-    url = f"http://127.0.0.1:{port}/v1"
+    url = f"http://{spec.host}:{port}/v1"
     env = {**os.environ, "VLLM_HOST_IP": os.environ.get("VLLM_HOST_IP", "127.0.0.1")}
     with tempfile.TemporaryFile("w+") as log:
         server = subprocess.Popen(command(spec, port), stdout=log, stderr=subprocess.STDOUT, env=env,

@@ -1,5 +1,6 @@
 """The Ray Tune sweep: parallel trials, each its own Serve app of the tiny model, scored under a TTFT SLO;
-the winner is written as a deployable serve config, and a trial whose engine cannot start is a failed row."""
+the winner is written as a deployable serve config, a trial whose engine cannot start is a failed row, and
+what Serve costs at the chosen settings is measured against a bare vLLM server."""
 
 from __future__ import annotations
 
@@ -60,3 +61,15 @@ def test_sweep_finds_a_setting_under_the_slo_and_writes_the_serve_config_when_so
     report = (tmp_path / "sweep" / "sweep.md").read_text()
     assert "Chosen: max_num_seqs=" in report and "2 of 4 trials failed" in report
     assert report.count("| failed: ") == 2
+
+    # what Serve costs at the chosen settings: fcray's app and a bare vLLM server under the sweep's load
+    overhead = summary["overhead"]
+    assert "error" not in overhead, overhead
+    for side in ("serve", "bare_vllm"):
+        row = overhead[side]
+        assert row["concurrency"] == 4 and row["errors"] == 0 and row["output_tokens_per_s"] > 0, row
+        assert row["time_engine_ttft_s"] > 0 and row["time_requests_counted"] == 8, row  # the engine's own figures
+    assert overhead["serve"]["time_ingress_first_s"] >= overhead["serve"]["time_server_first_s"] > 0  # fcray's app
+    assert all(value > 0 for value in overhead["ratios"].values()), overhead["ratios"]
+    assert "## What Serve costs at the chosen settings" in report and "| Serve / bare |" in report
+    assert "sweep-overhead" not in serve.status().applications  # its app is gone too

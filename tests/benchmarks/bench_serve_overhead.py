@@ -68,44 +68,14 @@ def variant_head(env: dict[str, str]):
         os.environ.update(saved)
 
 
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value * 1000:.0f}"
-
-
-def split_ttft(row: dict) -> dict[str, float | None]:
-    """A cell's mean time to first token, split at the boundaries measured (seconds; None where a server
-    has no such boundary). Behind Serve: outside the ingress (client -> HTTP proxy -> ingress and the first
-    chunk back), fcray's checks, the hop to LLMServer and back (router, handle, streaming between
-    replicas), LLMServer before the engine (vLLM's OpenAI layer, stream batching) and the engine's TTFT.
-    Bare vLLM: the engine's TTFT and everything else (its HTTP server and OpenAI layer)."""
-    get = row.get
-    client, engine = get("ttft_mean_s"), get("time_engine_ttft_s")
-    if get("time_ingress_first_s") is None:  # bare vLLM
-        return {"engine": engine, "server_outside_engine": client - engine if client and engine else None}
-    checks, ingress, server = get("time_ingress_checks_s") or 0.0, get("time_ingress_first_s"), get("time_server_first_s")
-    return {"engine": engine, "server_outside_engine": server - engine if server and engine else None,
-            "ingress_to_server": ingress - server if ingress and server else None, "ingress_checks": checks,
-            "outside_ingress": client - ingress - checks if client and ingress else None}
-
-
-def breakdown_lines(name: str, row: dict) -> list[str]:
-    """One cell's split of TTFT and of the whole request, means in ms."""
-    parts = ", ".join(f"{k} {_ms(v)}" for k, v in split_ttft(row).items())
-    whole = [f"client E2E {_ms(row.get('e2e_mean_s'))}", f"engine E2E {_ms(row.get('time_engine_e2e_s'))}"]
-    whole += [f"{label} {_ms(row.get(key))}" for label, key in (("server last", "time_server_last_s"),
-                                                                 ("ingress last", "time_ingress_last_s"))
-              if row.get(key) is not None]
-    return [f"  {name:>12} c={row['concurrency']}: TTFT {_ms(row.get('ttft_mean_s'))} = {parts}",
-            f"  {'':>12}      {', '.join(whole)}"]
-
-
 def main() -> int:
     from fcray.bench.breakdown import Breakdown, http_texts
     from fcray.bench.loadgen import run_matrix
+    from fcray.bench.overhead import bare_server_spec, breakdown_lines, ratios
     from fcray.bench.resources import ray_metrics_texts
     from fcray.cluster import free_port
     from fcray.config import BenchConfig, TinyModelConfig, load_config
-    from fcray.eval.vllm_server import ServerSpec, vllm_server
+    from fcray.eval.vllm_server import vllm_server
     from fcray.model.tiny import ensure_tiny_model
     from fcray.serve.launch import deploy, shutdown
 
@@ -154,18 +124,14 @@ def main() -> int:
             failed[name] = f"{type(error).__name__}: {error}"[:2000]
             print(f"[bench] variant {name} failed: {failed[name]}", file=sys.stderr)
     config = load_config("tiny")
-    s = config.serve.engine  # the same engine settings for the bare server
-    spec = ServerSpec(model=model, served_name=config.serve.model_id, max_model_len=s.max_model_len, dtype=s.dtype,
-                      kv_cache_memory_bytes=s.kv_cache_memory_bytes, enforce_eager=s.enforce_eager,
-                      extra_args=["--max-num-seqs", str(s.max_num_seqs),
-                                  "--max-num-batched-tokens", str(s.max_num_batched_tokens)])
-    with vllm_server(spec) as url:
+    s = config.serve.engine
+    with vllm_server(bare_server_spec(config, model)) as url:  # the same engine settings as the Serve app's
         split = Breakdown(http_texts(url.removesuffix("/v1") + "/metrics"), "vllm:", config.serve.model_id)
         results["bare_vllm"] = run_matrix(url, config.serve.model_id, bench, breakdown=split)
 
     print(f"\nmodel {model}; prompt {args.prompt} tokens, {args.max_tokens} output tokens, {args.requests} requests/cell;"
           f" max_num_seqs {s.max_num_seqs}, max_num_batched_tokens {s.max_num_batched_tokens}")
-    ratios = {}
+    by_variant: dict[str, dict[int, dict]] = {}
     for name, why in failed.items():
         print(f"\n{name}: failed: {why.splitlines()[0]}")
     for name in (n for n in args.variants if n in results):
@@ -173,10 +139,9 @@ def main() -> int:
         print(f"{'concurrency':>11} | {'TTFT P50 ms serve/vllm':>24} | {'TTFT P95 ms serve/vllm':>24} | "
               f"{'tok/s serve/vllm':>18} | ratios TTFT50 TTFT95 tok/s")
         for serve_row, vllm_row in zip(results[name], results["bare_vllm"]):
-            t50 = serve_row["ttft_p50_s"] / vllm_row["ttft_p50_s"]
-            t95 = serve_row["ttft_p95_s"] / vllm_row["ttft_p95_s"]
-            tps = serve_row["output_tokens_per_s"] / vllm_row["output_tokens_per_s"]
-            ratios.setdefault(name, {})[serve_row["concurrency"]] = {"ttft_p50": t50, "ttft_p95": t95, "tokens_per_s": tps}
+            cell = ratios(serve_row, vllm_row)
+            by_variant.setdefault(name, {})[serve_row["concurrency"]] = cell
+            t50, t95, tps = cell["ttft_p50"], cell["ttft_p95"], cell["tokens_per_s"]
             print(f"{serve_row['concurrency']:>11} | {serve_row['ttft_p50_s'] * 1000:>10.0f} / {vllm_row['ttft_p50_s'] * 1000:<11.0f} | "
                   f"{serve_row['ttft_p95_s'] * 1000:>10.0f} / {vllm_row['ttft_p95_s'] * 1000:<11.0f} | "
                   f"{serve_row['output_tokens_per_s']:>7.0f} / {vllm_row['output_tokens_per_s']:<8.0f} | "
@@ -196,7 +161,7 @@ def main() -> int:
                                                             "engine_cores": args.engine_cores,
                                                             "requests": args.requests, "variants": {
                                                                 n: VARIANTS[n] for n in args.variants}},
-            "rows": results, "ratios": ratios, "failed": failed}, indent=2) + "\n")
+            "rows": results, "ratios": by_variant, "failed": failed}, indent=2) + "\n")
         print(f"\n-> {args.out}")
     return 0
 
