@@ -155,10 +155,10 @@ def build_trainer(job: GRPOJob, world_size: int):
     """TRL's GRPOTrainer for ``job``, generating through the job's rollout engines."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    from trl import GRPOTrainer
 
     from fcray.data.io import load_examples
     from fcray.grpo.data import grpo_dataset, prompt_rows
+    from fcray.grpo.trainer import grpo_trainer_class
 
     grpo = job.grpo
     if not grpo.ray_train.use_gpu:
@@ -180,11 +180,12 @@ def build_trainer(job: GRPOJob, world_size: int):
     tracking = job.tracking or tracking_lib.Tracking()
     args = trl_grpo_args(grpo, reward_weights, job.dtype, world_size, tracking)
     with tracking_lib.trainer_construction(tracking):
-        trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs, args=args,
-                              train_dataset=grpo_dataset(prompts), processing_class=tokenizer,
-                              peft_config=peft_config,
-                              rollout_func=PoolRollout(job.pool, tokenizer, grpo, timer,
-                                                       rollout_grammars(prompts, job)))
+        trainer = grpo_trainer_class()(model=model, reward_funcs=reward_funcs, args=args,
+                                       train_dataset=grpo_dataset(prompts), processing_class=tokenizer,
+                                       peft_config=peft_config,
+                                       rollout_func=PoolRollout(job.pool, tokenizer, grpo, timer,
+                                                                rollout_grammars(prompts, job)),
+                                       skip_flat_groups=grpo.skip_flat_groups)
     tracking_lib.add_first(trainer, metrics_callback(job.run_dir, timer))
     tracking_lib.add_first(trainer, tracking_lib.trainer_callback(tracking))
     return trainer

@@ -62,6 +62,7 @@ def test_grpo_runs_survives_a_dead_rollout_engine_and_resumes(tmp_path, tiny_mod
                 "time/sync_s", "time/update_s", "rollout/tokens_per_s"):
         assert all(r.get(key) is not None for r in steps), key
     assert all(r["time/sync_s"] > 0 for r in steps[1:])  # weights sent before every step after the first
+    assert not any("frac_micro_batches_skipped" in r for r in steps)  # with a KL term nothing is skipped
     assert (run_dir / "curves.png").read_bytes()[:4] == b"\x89PNG"
     # TensorBoard: one event file for 2 policy workers; TRL's reward components and fcray's time split.
     assert len(event_files(run_dir / "tensorboard")) == 1
@@ -117,3 +118,23 @@ def test_grpo_with_lora_keeps_the_reference_in_the_adapter_off_base_and_syncs_me
     # Random weights earn the same reward on every completion of a group (zero advantage), so the adapter may
     # not move in 2 steps; what must hold is that nothing outside the adapted projections does.
     assert changed <= linear, sorted(changed - linear)[:6]
+
+
+def test_grpo_without_a_kl_term_skips_flat_micro_batches_on_both_workers(tmp_path, tiny_model_dir, ray_local):
+    """grpo.skip_flat_groups (on by default) with beta 0: a micro-batch whose groups each earned one reward
+    skips its pass (the random-init model's groups mostly do), each worker deciding on its own, and the
+    2-worker run finishes (a skipping worker still reaches DDP's all-reduce) with the share logged."""
+    from fcray.grpo.train import run_grpo
+
+    overrides = [f"workdir={tmp_path}", "data.num_examples=120", f"grpo.model_path={tiny_model_dir}",
+                 "grpo.per_device_train_batch_size=8", "grpo.gradient_accumulation_steps=2",
+                 "grpo.max_completion_length=16", "grpo.save_steps=100", "grpo.max_steps=2", "grpo.beta=0",
+                 "grpo.ray_train.num_workers=2", "grpo.num_engines=1"]
+    result = run_grpo(load_config("tiny", overrides=overrides), "grpo-skip")
+    assert result.error is None and result.metrics["step"] == 2
+    steps = [r for r in (json.loads(line) for line in
+                         (tmp_path / "runs" / "grpo-skip" / "metrics.jsonl").read_text().splitlines())
+             if r["kind"] == "step"]
+    assert [r["step"] for r in steps] == [1, 2]
+    for r in steps:  # the share of the step's micro-batches that skipped, and TRL's share of flat groups
+        assert 0.0 <= r["frac_micro_batches_skipped"] <= 1.0 and r.get("frac_reward_zero_std") is not None, r
