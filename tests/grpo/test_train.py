@@ -136,5 +136,5 @@ def test_grpo_without_a_kl_term_skips_flat_micro_batches_on_both_workers(tmp_pat
                          (tmp_path / "runs" / "grpo-skip" / "metrics.jsonl").read_text().splitlines())
              if r["kind"] == "step"]
     assert [r["step"] for r in steps] == [1, 2]
-    for r in steps:  # the share of the step's micro-batches that skipped, and TRL's share of flat groups
+    for r in steps:  # the share of rank 0's micro-batches that skipped, and TRL's share of flat groups
         assert 0.0 <= r["frac_micro_batches_skipped"] <= 1.0 and r.get("frac_reward_zero_std") is not None, r
