@@ -113,7 +113,8 @@ def write_curves(run_dir: str | Path) -> Path | None:
     if not records:
         return None
     panels = [(key, title) for key, title in CURVES if any(r.get(key) is not None for r in records)]
-    fig, axes = plt.subplots((len(panels) + 2) // 3, 3, figsize=(13, 3.2 * ((len(panels) + 2) // 3)), squeeze=False)
+    rows = (len(panels) + 1 + 2) // 3  # the curves and the time split, 3 to a row
+    fig, axes = plt.subplots(rows, 3, figsize=(13, 3.2 * rows), squeeze=False)
     flat = list(axes.flat)
     for ax, (key, title) in zip(flat, panels):
         points = [(r["step"], r[key]) for r in records if r.get(key) is not None]

@@ -74,12 +74,20 @@ def test_sample_seeds_differ_per_step_rank_and_position():
     assert _sample_seed(42, 1, 0, 0) == _sample_seed(42, 1, 0, 0)
 
 
-def test_curves_and_phase_shares(tmp_path):
+# 4 curves; 3 and 6 fill their rows, and the time split needs a row of its own (6: no KL with beta 0, no
+# entropy when every micro-batch skipped its pass)
+@pytest.mark.parametrize("curves", [
+    {"reward": 0.1, "rewards/fcray_parse/mean": 0.5, "kl": 0.01, "rollout/tokens_per_s": 500.0},
+    {"reward": 0.1, "rewards/fcray_parse/mean": 0.5, "kl": 0.01},
+    {"reward": 0.1, "rewards/fcray_parse/mean": 0.5, "rewards/fcray_match/mean": 0.2, "completions/mean_length": 9.0,
+     "frac_reward_zero_std": 0.5, "rollout/tokens_per_s": 500.0},
+])
+def test_curves_and_phase_shares(tmp_path, curves):
     from fcray.grpo.metrics import phase_shares, write_curves
 
-    records = [{"kind": "step", "step": s, "reward": 0.1 * s, "rewards/fcray_parse/mean": 0.5, "kl": 0.01 * s,
+    records = [{"kind": "step", "step": s, **{k: v * s for k, v in curves.items()},
                 "time/step_s": 10.0, "time/rollout_s": 2.0, "time/reward_s": 0.5, "time/sync_s": 0.5,
-                "time/update_s": 7.0, "rollout/tokens_per_s": 500.0} for s in range(1, 5)]
+                "time/update_s": 7.0} for s in range(1, 5)]
     (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     assert write_curves(tmp_path).read_bytes()[:4] == b"\x89PNG"
     assert phase_shares(records) == pytest.approx({"rollout": 0.2, "reward": 0.05, "sync": 0.05, "update": 0.7})
