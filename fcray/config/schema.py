@@ -352,9 +352,10 @@ class GRPOConfig:
     beta: float = setting(0.0, help="KL coefficient to the reference model (0 = no reference model)")
     loss_type: str = setting("dapo", help="TRL's loss variants: grpo | dapo | dr_grpo | bnpo | ...")
     skip_flat_groups: bool = setting(
-        True, help="a micro-batch whose groups each earned one reward (all advantages ~0) skips its forward and "
-                   "backward pass: with beta 0 its gradient is rounding noise (fcray/grpo/trainer.py); logged as "
-                   "frac_micro_batches_skipped. No effect with beta > 0")
+        False, help="a micro-batch whose groups each earned one reward (all advantages ~0) on every worker skips "
+                    "its forward and backward pass: with beta 0 its gradient is rounding noise "
+                    "(fcray/grpo/trainer.py); logged as frac_micro_batches_skipped. No effect with beta > 0. Off "
+                    "until measured in the main job")
     epsilon: float = setting(0.2, help="clip range of the importance ratio")
     max_prompt_length: int = setting(2048, help="longer prompts are left out of GRPO's data (counted in the log)")
     max_completion_length: int = setting(256, help="tokens generated per completion")

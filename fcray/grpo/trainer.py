@@ -6,7 +6,8 @@ forward and backward pass: with ``beta`` 0 its loss is the advantage times the p
 that pass computes is a gradient of (near) zero. Near, not exactly: TRL's group mean of equal rewards is off
 by float rounding (~6e-8), which its scaling by ``std + 1e-4`` turns into advantages of ~6e-4 — noise, where
 a group whose rewards differ has advantages of magnitude ~1. On the tiny preset 40-75% of the groups are
-flat, and the update is ~80% of a GRPO step.
+flat, and the update is ~80% of a GRPO step. With several workers a micro-batch is skipped only where it is
+flat on every worker (they agree through one gather), since TRL's loss runs collectives of its own.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def grpo_trainer_class():
     from trl import GRPOTrainer
 
     class FcrayGRPOTrainer(GRPOTrainer):
-        def __init__(self, *args: Any, skip_flat_groups: bool = True, **kwargs: Any) -> None:
+        def __init__(self, *args: Any, skip_flat_groups: bool = False, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             # Only where a flat micro-batch's gradient is (near) zero: a KL term (beta > 0), an entropy bonus
             # or a router's auxiliary loss have gradients of their own.
@@ -52,6 +53,11 @@ def grpo_trainer_class():
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             if self.skip_flat_groups and self.model.training:
                 flat = is_flat(inputs["advantages"])
+                if self.accelerator.num_processes > 1:
+                    # Every rank must take the same path: TRL's loss gathers its metrics across ranks, so a rank
+                    # that skipped while another computed would wait in a different collective (a deadlock).
+                    flags = self.accelerator.gather(inputs["advantages"].new_tensor([float(flat)]))
+                    flat = bool(flags.min() > 0)
                 self._metrics["train"]["frac_micro_batches_skipped"].append(float(flat))
                 if flat:
                     return zero_loss(model, inputs["prompt_ids"])

@@ -121,14 +121,14 @@ def test_grpo_with_lora_keeps_the_reference_in_the_adapter_off_base_and_syncs_me
 
 
 def test_grpo_without_a_kl_term_skips_flat_micro_batches_on_both_workers(tmp_path, tiny_model_dir, ray_local):
-    """grpo.skip_flat_groups (on by default) with beta 0: a micro-batch whose groups each earned one reward
-    skips its pass (the random-init model's groups mostly do), each worker deciding on its own, and the
-    2-worker run finishes (a skipping worker still reaches DDP's all-reduce) with the share logged."""
+    """grpo.skip_flat_groups with beta 0: a micro-batch whose groups each earned one reward on both workers
+    skips its pass (the random-init model's groups mostly do), and the 2-worker run finishes (the workers
+    agree on each skip, and a skipping worker still reaches DDP's all-reduce) with the share logged."""
     from fcray.grpo.train import run_grpo
 
     overrides = [f"workdir={tmp_path}", "data.num_examples=120", f"grpo.model_path={tiny_model_dir}",
                  "grpo.per_device_train_batch_size=8", "grpo.gradient_accumulation_steps=2",
-                 "grpo.max_completion_length=16", "grpo.save_steps=100", "grpo.max_steps=2", "grpo.beta=0",
+                 "grpo.max_completion_length=16", "grpo.save_steps=100", "grpo.max_steps=2", "grpo.beta=0", "grpo.skip_flat_groups=true",
                  "grpo.ray_train.num_workers=2", "grpo.num_engines=1"]
     result = run_grpo(load_config("tiny", overrides=overrides), "grpo-skip")
     assert result.error is None and result.metrics["step"] == 2
