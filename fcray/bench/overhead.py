@@ -52,18 +52,19 @@ def split_ttft(row: dict[str, Any]) -> dict[str, float | None]:
             "outside_ingress": client - ingress - checks if client and ingress else None}
 
 
-def _ms(value: float | None) -> str:
+def ms(value: float | None) -> str:
+    """Seconds as whole milliseconds, "-" for none."""
     return "-" if value is None else f"{value * 1000:.0f}"
 
 
 def breakdown_lines(name: str, row: dict[str, Any]) -> list[str]:
     """One cell's split of TTFT and of the whole request, means in ms."""
-    parts = ", ".join(f"{k} {_ms(v)}" for k, v in split_ttft(row).items())
-    whole = [f"client E2E {_ms(row.get('e2e_mean_s'))}", f"engine E2E {_ms(row.get('time_engine_e2e_s'))}"]
-    whole += [f"{label} {_ms(row.get(key))}" for label, key in (("server last", "time_server_last_s"),
+    parts = ", ".join(f"{k} {ms(v)}" for k, v in split_ttft(row).items())
+    whole = [f"client E2E {ms(row.get('e2e_mean_s'))}", f"engine E2E {ms(row.get('time_engine_e2e_s'))}"]
+    whole += [f"{label} {ms(row.get(key))}" for label, key in (("server last", "time_server_last_s"),
                                                                  ("ingress last", "time_ingress_last_s"))
               if row.get(key) is not None]
-    return [f"  {name:>12} c={row['concurrency']}: TTFT {_ms(row.get('ttft_mean_s'))} = {parts}",
+    return [f"  {name:>12} c={row['concurrency']}: TTFT {ms(row.get('ttft_mean_s'))} = {parts}",
             f"  {'':>12}      {', '.join(whole)}"]
 
 

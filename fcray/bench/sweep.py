@@ -213,10 +213,7 @@ def overhead_report(overhead: dict[str, Any] | None, summary: dict[str, Any]) ->
     head = ["", "## What Serve costs at the chosen settings", ""]
     if "error" in overhead:
         return head + [f"Not measured: {overhead['error'][:300]}"]
-    from fcray.bench.overhead import split_ttft
-
-    def ms(value: float | None) -> str:
-        return "-" if value is None else f"{value * 1000:.0f}"
+    from fcray.bench.overhead import ms, split_ttft
 
     def ratio(value: float | None) -> str:
         return "-" if value is None else f"{value:.2f}"
