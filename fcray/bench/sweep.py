@@ -213,7 +213,7 @@ def overhead_report(overhead: dict[str, Any] | None, summary: dict[str, Any]) ->
     head = ["", "## What Serve costs at the chosen settings", ""]
     if "error" in overhead:
         return head + [f"Not measured: {overhead['error'][:300]}"]
-    from fcray.bench.overhead import ms, split_ttft
+    from fcray.bench.overhead import ms
 
     def ratio(value: float | None) -> str:
         return "-" if value is None else f"{value:.2f}"
@@ -226,8 +226,8 @@ def overhead_report(overhead: dict[str, Any] | None, summary: dict[str, Any]) ->
     for name, row in (("fcray Serve app", served), ("bare vLLM", bare)):
         lines.append(f"| {name} | {ms(row['ttft_p50_s'])} | {ms(row['ttft_p95_s'])} | {row['output_tokens_per_s']:.1f} |")
     lines.append(f"| Serve / bare | {ratio(r['ttft_p50'])} | {ratio(r['ttft_p95'])} | {ratio(r['tokens_per_s'])} |")
-    for name, row in (("Serve", served), ("bare vLLM", bare)):
-        parts = ", ".join(f"{k.replace('_', ' ')} {ms(v)}" for k, v in split_ttft(row).items())
+    for name, split in (("Serve", overhead["ttft_split"]["serve"]), ("bare vLLM", overhead["ttft_split"]["bare_vllm"])):
+        parts = ", ".join(f"{k.replace('_', ' ')} {ms(v)}" for k, v in split.items())
         lines.append(f"\nWhere TTFT goes, {name} (means, ms): {parts}.")
     return lines
 

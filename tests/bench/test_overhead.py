@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from fcray.bench.overhead import bare_server_spec, ratios
+from fcray.bench.overhead import bare_server_spec, ratios, split_ttft
 from fcray.bench.sweep import overhead_report, sweep_report
 from fcray.config import load_config
 from fcray.eval.vllm_server import command
@@ -50,7 +50,8 @@ SUMMARY = {"slo_ttft_p95_ms": 2000.0, "concurrency": 4, "prompt_tokens": 256, "t
     (None, []),
     ({"error": "RuntimeError: the vLLM server exited with 1"},
      ["## What Serve costs at the chosen settings", "Not measured: RuntimeError: the vLLM server exited with 1"]),
-    ({"serve": ROW, "bare_vllm": BARE, "ratios": ratios(ROW, BARE)},
+    ({"serve": ROW, "bare_vllm": BARE, "ratios": ratios(ROW, BARE),
+      "ttft_split": {"serve": split_ttft(ROW), "bare_vllm": split_ttft(BARE)}},
      ["## What Serve costs at the chosen settings", "concurrency 4, prompt 256 tokens",
       "| fcray Serve app | 80 | 100 | 90.0 |", "| bare vLLM | 40 | 50 | 100.0 |", "| Serve / bare | 2.00 | 2.00 | 0.90 |",
       "Where TTFT goes, Serve (means, ms): engine 40, server outside engine 10, ingress to server 20, "
