@@ -73,3 +73,44 @@ def test_a_rank_that_skips_its_micro_batch_reaches_the_all_reduce_with_zero_grad
     for name, grad in grads[0].items():
         torch.testing.assert_close(grad, (first[name] + 2 * real[name]) / 2, msg=name)
         torch.testing.assert_close(grads[1][name], grad, msg=name)
+
+
+class _Accelerator:
+    """Two ranks: ``gather`` returns this rank's flag beside the other rank's."""
+
+    num_processes = 2
+
+    def __init__(self, other_rank_flat: bool) -> None:
+        self.other = float(other_rank_flat)
+
+    def gather(self, flag: torch.Tensor) -> torch.Tensor:
+        return torch.cat([flag, flag.new_tensor([self.other])])
+
+
+@pytest.mark.parametrize("this_flat, other_flat, skipped", [
+    (True, True, True),      # flat on every rank: both skip
+    (True, False, False),    # flat here only: this rank trains too, or it would wait in TRL's gather alone
+    (False, True, False),
+    (False, False, False),
+])
+def test_a_micro_batch_is_skipped_only_where_every_rank_finds_it_flat(monkeypatch, this_flat, other_flat, skipped):
+    from collections import defaultdict
+
+    from trl import GRPOTrainer
+
+    from fcray.grpo.trainer import grpo_trainer_class
+
+    monkeypatch.setattr(GRPOTrainer, "compute_loss", lambda self, *args, **kwargs: "trained")
+    trainer_class = grpo_trainer_class()
+    trainer = trainer_class.__new__(trainer_class)  # only the attributes compute_loss reads
+    model = _tiny_causal_lm()
+    trainer.model, trainer.skip_flat_groups = model, True
+    trainer.accelerator = _Accelerator(other_flat)
+    trainer._metrics = {"train": defaultdict(list)}
+    advantages = _group([0.766] * 8) if this_flat else _group([0.5] * 7 + [0.75])
+    inputs = {"advantages": advantages, "prompt_ids": torch.tensor([[1, 2, 3]])}
+    loss = trainer.compute_loss(model, inputs)
+    assert (loss != "trained") == skipped
+    if skipped:
+        assert loss.item() == 0.0 and loss.requires_grad
+    assert trainer._metrics["train"]["frac_micro_batches_skipped"] == [float(skipped)]
