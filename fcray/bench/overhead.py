@@ -68,19 +68,22 @@ def breakdown_lines(name: str, row: dict[str, Any]) -> list[str]:
             f"  {'':>12}      {', '.join(whole)}"]
 
 
-def bare_server_spec(config: FcrayConfig, model: str, host: str = "127.0.0.1"):
-    """The bare vLLM server of ``config.serve.engine``'s settings (what fcray's app runs its engine with)."""
-    from fcray.eval.vllm_server import ServerSpec
+# engine settings ServerSpec sets itself; every other one of engine_kwargs goes as a flag
+_SPEC_KWARGS = ("max_model_len", "dtype", "kv_cache_memory_bytes", "enforce_eager", "tool_call_parser",
+                "enable_auto_tool_choice")
 
-    s = config.serve.engine
-    extra = [arg for flag, value in (("--max-num-seqs", s.max_num_seqs),
-                                     ("--max-num-batched-tokens", s.max_num_batched_tokens)) if value is not None
-             for arg in (flag, str(value))]
-    if s.on_gpu:
-        extra += ["--gpu-memory-utilization", str(s.gpu_memory_utilization)]
-    return ServerSpec(model=model, served_name=config.serve.model_id, max_model_len=s.max_model_len, dtype=s.dtype,
-                      kv_cache_memory_bytes=s.kv_cache_memory_bytes if not s.on_gpu else None,
-                      enforce_eager=s.enforce_eager, host=host, extra_args=extra)
+
+def bare_server_spec(config: FcrayConfig, model: str, host: str = "127.0.0.1"):
+    """The bare vLLM server of the Serve app's engine: the same :func:`fcray.serve.config.engine_kwargs`
+    (scheduler limits, tool and reasoning parsers, structured outputs, memory), as ``vllm serve`` flags."""
+    from fcray.eval.vllm_server import ServerSpec
+    from fcray.serve.config import cli_args, engine_kwargs
+
+    kwargs = engine_kwargs(config)
+    return ServerSpec(model=model, served_name=config.serve.model_id, max_model_len=kwargs["max_model_len"],
+                      dtype=kwargs["dtype"], kv_cache_memory_bytes=kwargs.get("kv_cache_memory_bytes"),
+                      enforce_eager=kwargs["enforce_eager"], tool_call_parser=kwargs["tool_call_parser"], host=host,
+                      extra_args=cli_args({k: v for k, v in kwargs.items() if k not in _SPEC_KWARGS}))
 
 
 class BareVllm:

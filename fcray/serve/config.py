@@ -9,6 +9,7 @@ Ray Serve LLM's own ``LLMConfig``, with the vLLM engine settings in ``engine_kwa
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,25 @@ def engine_kwargs(config: FcrayConfig) -> dict[str, Any]:
     else:
         kwargs["gpu_memory_utilization"] = e.gpu_memory_utilization
     return kwargs
+
+
+def cli_args(kwargs: dict[str, Any]) -> list[str]:
+    """``vllm serve``'s command-line flags for engine keyword arguments (what :func:`engine_kwargs` returns), so
+    a bare vLLM server runs exactly the Serve app's engine: ``True`` is a bare flag, ``False`` and ``None`` are
+    left to vLLM's default, a dict goes as JSON.
+
+    >>> cli_args({"enforce_eager": True, "max_num_seqs": 8, "reasoning_parser": None,
+    ...           "structured_outputs_config": {"backend": "guidance"}})
+    ['--enforce-eager', '--max-num-seqs', '8', '--structured-outputs-config', '{"backend": "guidance"}']
+    """
+    args: list[str] = []
+    for key, value in kwargs.items():
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            args.append(flag)
+        elif value is not None and value is not False:
+            args += [flag, json.dumps(value) if isinstance(value, dict) else str(value)]
+    return args
 
 
 def llm_config(config: FcrayConfig, model_source: str) -> dict[str, Any]:

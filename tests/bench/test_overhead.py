@@ -19,6 +19,8 @@ from fcray.eval.vllm_server import command
     (["serve.engine.gpus=1", "serve.engine.enforce_eager=false", "serve.engine.gpu_memory_utilization=0.5",
       "serve.engine.max_num_seqs=64", "serve.engine.max_num_batched_tokens=8192"],
      ["--gpu-memory-utilization 0.5", "--max-num-seqs 64"], ["--kv-cache-memory-bytes", "--enforce-eager"]),
+    (["decoding.constrained=true"],  # the app's structured-outputs backend, bound in its engine
+     ['--structured-outputs-config {"backend": "guidance"}'], ["--gpu-memory-utilization"]),
 ])
 def test_the_bare_server_runs_the_serve_engines_settings(overrides, has, lacks):
     config = load_config("tiny", overrides=overrides)
@@ -26,6 +28,9 @@ def test_the_bare_server_runs_the_serve_engines_settings(overrides, has, lacks):
     line = " ".join(command(spec, 8001))
     assert "--host 10.0.0.5 --port 8001" in line and f"--max-model-len {config.serve.engine.max_model_len}" in line
     assert f"--served-model-name {config.serve.model_id}" in line
+    assert "--enable-auto-tool-choice --tool-call-parser hermes" in line
+    if config.serve.reasoning_parser:  # replies split as the app's are
+        assert f"--reasoning-parser {config.serve.reasoning_parser}" in line
     assert all(flag in line for flag in has), line
     assert not any(flag in line for flag in lacks), line
 
