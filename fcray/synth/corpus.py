@@ -11,7 +11,11 @@ objects), and nothing of the held-out tools (their names, descriptions, paramete
 * ``recall``: a key-value record (JSON, or ``key: value`` lines) then questions answered by copying a
   value — the reading and copying that filling arguments needs, on generic keys;
 * ``extract``: a sentence, then the values it states as ``key: value`` lines (spans copied out of text);
-* ``chat``: plain chat turns (arithmetic, capitals, greetings) in Qwen3's chat template.
+* ``chat``: plain chat turns (arithmetic, capitals, greetings) in Qwen3's chat template;
+* ``lookup``: a directory of services under made-up names (a description each), then requests, each
+  answered with the name of the entry that handles it, or "none of them" — reading a list to find the
+  entry that fits, copying its name, and noticing when none does (not in ``KINDS`` by default; probed
+  by ``tests/benchmarks/probe_pretrain_copy.py``).
 
 Each document is a pure function of ``(seed, index)``, so the corpus is deterministic and any slice of it
 can be regenerated alone.
@@ -93,13 +97,47 @@ def extract(rng: random.Random) -> str:
     return f"Sentence: {_query([clause], rng)}\nThe values it states:\n{values}"
 
 
+_SYLLABLES = ("ka", "ro", "mi", "te", "lu", "pa", "no", "vi", "sa", "de", "go", "ri", "ta", "ze", "bo", "fu", "ly",
+              "qua", "mor", "len", "tis", "var", "dun", "pel")
+
+
+def made_up_name(rng: random.Random) -> str:
+    """A service name no catalog tool has (two made-up words), so answering with it means copying it from
+    the directory, not recalling a name seen in training."""
+    word = lambda: "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 3)))  # noqa: E731
+    return f"{word()}{rng.choice(['_', '_', '', '-'])}{word()}"
+
+
+def lookup(rng: random.Random, tools: tuple[ToolSpec, ...] = TRAIN_TOOLS) -> str:
+    """A directory of 2-4 of ``tools`` under made-up names, then 1-3 requests; each request's answer is the
+    name of the entry whose tool handles it, or "none of them" (about a quarter: the request's tool is not
+    listed). The directory is written as lines or as JSON objects with ``name`` and ``description``."""
+    listed = rng.sample(tools, rng.randint(2, min(4, len(tools))))
+    names = [made_up_name(rng) for _ in listed]
+    if rng.random() < 0.5:
+        head = "\n".join(f"- {n}: {t.description}" for n, t in zip(names, listed))
+    else:
+        head = json.dumps([{"name": n, "description": t.description} for n, t in zip(names, listed)])
+    unlisted = [t for t in tools if t not in listed]
+    lines = ["Services:", head]
+    for _ in range(rng.randint(1, 3)):
+        if unlisted and rng.random() < 0.25:
+            tool, answer = rng.choice(unlisted), "none of them"
+        else:
+            index = rng.randrange(len(listed))
+            tool, answer = listed[index], names[index]
+        _, clause, _ = compose_call(tool, rng)
+        lines += [f"Request: {_query([clause], rng)}", f"Handled by: {answer}"]
+    return "\n".join(lines)
+
+
 def chat(rng: random.Random) -> str:
     question, answer = chat_turn(rng, _GREETINGS)
     return f"<|im_start|>user\n{question}<|im_end|>\n<|im_start|>assistant\n{answer}<|im_end|>"
 
 
 MAKERS = {"tool_doc": tool_doc, "requests": requests, "paraphrase": paraphrase, "recall": recall,
-          "extract": extract, "chat": chat}
+          "extract": extract, "chat": chat, "lookup": lookup}
 
 
 def document(seed: int, index: int) -> tuple[str, str]:

@@ -12,7 +12,10 @@ tokens, AdamW, cosine), on a mixture of fcray's corpus kinds (``fcray.synth.corp
 
 * ``extract``: "Sentence: ... The values it states: key: " -> the value stated in the sentence;
 * ``recall``: "Record: {...} Q: What is the key? A: " -> the record's value;
-* ``repeat``: "List: a, b, c The same list: " -> the whole list.
+* ``repeat``: "List: a, b, c The same list: " -> the whole list;
+* ``lookup``: "Services: - <made-up name>: <description> ... Request: ... Handled by: " -> the made-up name
+  of the entry whose (training) tool handles the request; ``lookup_held_out`` the same with a held-out tool
+  (never in the corpus) as the request's; ``lookup_none`` a request whose tool is not listed -> "none of them".
 
 and, teacher-forced, the token accuracy on the first and the repeated list of random text codes
 (``tf_first`` / ``tf_second``) and on the repeats of random-token copy rows (``tokens_repeated``, as
@@ -47,6 +50,36 @@ def codes(rng: random.Random) -> str:
     alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
     values = ["".join(rng.choice(alphabet) for _ in range(rng.randint(2, 6))) for _ in range(rng.randint(3, 12))]
     return "List: " + " ".join(values) + "\nThe same list: " + " ".join(values)
+
+
+def _one_lookup(rng: random.Random, target, distractors, answer: str | None) -> str:
+    """A ``lookup`` document with one request for ``target`` (listed unless ``answer`` is given)."""
+    from fcray.synth import corpus
+    from fcray.synth.generator import _query, compose_call
+
+    listed = rng.sample(distractors, rng.randint(1, 3)) + ([target] if answer is None else [])
+    rng.shuffle(listed)
+    names = [corpus.made_up_name(rng) for _ in listed]
+    head = "\n".join(f"- {n}: {t.description}" for n, t in zip(names, listed))
+    _, clause, _ = compose_call(target, rng)
+    return (f"Services:\n{head}\nRequest: {_query([clause], rng)}\n"
+            f"Handled by: {answer or names[listed.index(target)]}")
+
+
+def lookup_held_out(rng: random.Random) -> str:
+    """A directory with a held-out tool (never in the corpus) and training tools; the request is the
+    held-out tool's: its made-up name must be found by reading its description."""
+    from fcray.synth.corpus import HELD_OUT_TOOLS, TRAIN_TOOLS
+
+    return _one_lookup(rng, rng.choice(HELD_OUT_TOOLS), list(TRAIN_TOOLS), None)
+
+
+def lookup_none(rng: random.Random) -> str:
+    """A request whose (training) tool is not in the directory: the answer is "none of them"."""
+    from fcray.synth.corpus import TRAIN_TOOLS
+
+    target = rng.choice(TRAIN_TOOLS)
+    return _one_lookup(rng, target, [t for t in TRAIN_TOOLS if t is not target], "none of them")
 
 
 def copy_gain(model, tokenizer, n: int = 40) -> dict[str, float]:
@@ -147,7 +180,9 @@ def main() -> None:
     folder = ensure_tiny_model(shape)  # random init, fcray's tokenizer
     tokenizer = AutoTokenizer.from_pretrained(folder)
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
-    makers = {"extract": corpus.extract, "recall": corpus.recall, "repeat": repeat}
+    makers = {"extract": corpus.extract, "recall": corpus.recall, "repeat": repeat,
+              "lookup": lambda rng: _one_lookup(rng, rng.choice(corpus.TRAIN_TOOLS), list(corpus.TRAIN_TOOLS), None),
+              "lookup_held_out": lookup_held_out, "lookup_none": lookup_none}
     tokens_per_step = shape.pretrain_block_size * shape.pretrain_batch_size
     config = dataclasses.replace(shape, pretrain_tokens=args.steps * tokens_per_step,
                                  pretrain_learning_rate=args.lr)

@@ -42,3 +42,25 @@ def test_held_out_intents_and_descriptions_absent(corpus):
     lowered = [text.lower() for _, text in corpus]
     for phrase in held_out_text:
         assert not any(phrase.lower() in text for text in lowered), phrase
+
+
+def test_lookup_answers_name_a_listed_entry_or_none():
+    import json
+    import random
+    import re
+
+    from fcray.synth.corpus import lookup
+
+    catalog_names = {t.name for t in CATALOG}
+    answers = Counter()
+    for i in range(300):
+        text = lookup(random.Random(i))
+        assert not any(f in text for f in forbidden_strings()), text
+        head = text.split("\nRequest: ")[0].removeprefix("Services:\n")
+        listed = ([e["name"] for e in json.loads(head)] if head.startswith("[")
+                  else re.findall(r"^- ([^:]+):", head, flags=re.M))
+        assert 2 <= len(listed) <= 4 and not set(listed) & catalog_names, text
+        for answer in re.findall(r"^Handled by: (.+)$", text, flags=re.M):
+            assert answer in listed or answer == "none of them", (answer, text)
+            answers["none" if answer == "none of them" else "listed"] += 1
+    assert 0.15 < answers["none"] / sum(answers.values()) < 0.35, answers
