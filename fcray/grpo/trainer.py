@@ -8,6 +8,8 @@ by float rounding (~6e-8), which its scaling by ``std + 1e-4`` turns into advant
 a group whose rewards differ has advantages of magnitude ~1. On the tiny preset 40-75% of the groups are
 flat, and the update is ~80% of a GRPO step. With several workers a micro-batch is skipped only where it is
 flat on every worker (they agree through one gather), since TRL's loss runs collectives of its own.
+Measured on the tiny preset from one B (docs/results/2026-12-07-grpo-skip-flat.md): after 100 steps the weights
+are bit-identical with and without the skip (the rounding noise did not reach them), in 27% less time per step.
 """
 
 from __future__ import annotations
