@@ -57,7 +57,8 @@ def _one_lookup(rng: random.Random, target, distractors, answer: str | None) -> 
     from fcray.synth import corpus
     from fcray.synth.generator import _query, compose_call
 
-    listed = rng.sample(distractors, rng.randint(1, 3)) + ([target] if answer is None else [])
+    others = list({t.description: t for t in distractors if t.description != target.description}.values())
+    listed = rng.sample(others, rng.randint(1, 3)) + ([target] if answer is None else [])
     rng.shuffle(listed)
     names = [corpus.made_up_name(rng) for _ in listed]
     head = "\n".join(f"- {n}: {t.description}" for n, t in zip(names, listed))
