@@ -108,26 +108,35 @@ def made_up_name(rng: random.Random) -> str:
     return f"{word()}{rng.choice(['_', '_', '', '-'])}{word()}"
 
 
+def directory(listed: list[ToolSpec], names: list[str], as_json: bool) -> str:
+    """The directory of a ``lookup`` document: each of ``listed`` under its made-up name with its description,
+    as ``- name: description`` lines or as a JSON list of ``name``/``description`` objects."""
+    if as_json:
+        return json.dumps([{"name": n, "description": t.description} for n, t in zip(names, listed)])
+    return "\n".join(f"- {n}: {t.description}" for n, t in zip(names, listed))
+
+
+def request_lines(tool: ToolSpec, answer: str, rng: random.Random) -> list[str]:
+    """One request of a ``lookup`` document (a generated query for ``tool``) and its answer."""
+    _, clause, _ = compose_call(tool, rng)
+    return [f"Request: {_query([clause], rng)}", f"Handled by: {answer}"]
+
+
 def lookup(rng: random.Random, tools: tuple[ToolSpec, ...] = TRAIN_TOOLS) -> str:
     """A directory of 2-4 of ``tools`` under made-up names, then 1-3 requests; each request's answer is the
     name of the entry whose tool handles it, or "none of them" (about a quarter: the request's tool is not
     listed). The directory is written as lines or as JSON objects with ``name`` and ``description``."""
     listed = rng.sample(tools, rng.randint(2, min(4, len(tools))))
     names = [made_up_name(rng) for _ in listed]
-    if rng.random() < 0.5:
-        head = "\n".join(f"- {n}: {t.description}" for n, t in zip(names, listed))
-    else:
-        head = json.dumps([{"name": n, "description": t.description} for n, t in zip(names, listed)])
     unlisted = [t for t in tools if t not in listed]
-    lines = ["Services:", head]
+    lines = ["Services:", directory(listed, names, as_json=rng.random() >= 0.5)]
     for _ in range(rng.randint(1, 3)):
         if unlisted and rng.random() < 0.25:
             tool, answer = rng.choice(unlisted), "none of them"
         else:
             index = rng.randrange(len(listed))
             tool, answer = listed[index], names[index]
-        _, clause, _ = compose_call(tool, rng)
-        lines += [f"Request: {_query([clause], rng)}", f"Handled by: {answer}"]
+        lines += request_lines(tool, answer, rng)
     return "\n".join(lines)
 
 

@@ -53,18 +53,16 @@ def codes(rng: random.Random) -> str:
 
 
 def _one_lookup(rng: random.Random, target, distractors, answer: str | None) -> str:
-    """A ``lookup`` document with one request for ``target`` (listed unless ``answer`` is given)."""
+    """A ``lookup`` document (fcray.synth.corpus's directory, as lines) with one request for ``target``
+    (listed unless ``answer`` is given)."""
     from fcray.synth import corpus
-    from fcray.synth.generator import _query, compose_call
-
     others = list({t.description: t for t in distractors if t.description != target.description}.values())
     listed = rng.sample(others, rng.randint(1, 3)) + ([target] if answer is None else [])
     rng.shuffle(listed)
     names = [corpus.made_up_name(rng) for _ in listed]
-    head = "\n".join(f"- {n}: {t.description}" for n, t in zip(names, listed))
-    _, clause, _ = compose_call(target, rng)
-    return (f"Services:\n{head}\nRequest: {_query([clause], rng)}\n"
-            f"Handled by: {answer or names[listed.index(target)]}")
+    lines = ["Services:", corpus.directory(listed, names, as_json=False),
+             *corpus.request_lines(target, answer or names[listed.index(target)], rng)]
+    return "\n".join(lines)
 
 
 def lookup_held_out(rng: random.Random) -> str:
