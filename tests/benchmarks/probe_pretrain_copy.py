@@ -128,15 +128,34 @@ def split_prompt(kind: str, text: str) -> tuple[str, str]:
     return "\n".join(lines[:-1]) + "\n" + key + sep.rstrip(" "), " " + value
 
 
+def candidates(kind: str, text: str) -> set[str]:
+    """The answers a ``recall`` or ``lookup*`` document offers: its record's values, or its directory's names
+    and "none of them". A wrong answer among them was copied from the document, only from the wrong place."""
+    head = text.split("\nQ: ")[0] if kind == "recall" else text.split("\nRequest: ")[0]
+    body = head.split("\n", 1)[1] if "\n" in head else ""
+    if body.startswith("{") or body.startswith("["):
+        parsed = json.loads(body)
+        if kind == "recall":
+            return {str(v) for v in parsed.values()}
+        return {entry["name"] for entry in parsed} | {"none of them"}
+    if kind == "recall":
+        return {line.partition(": ")[2] for line in body.split("\n")}
+    return {line[2:].partition(": ")[0] for line in body.split("\n")} | {"none of them"}
+
+
 def copy_accuracy(model, tokenizer, makers: dict, n: int = 30) -> dict[str, float]:
+    """Greedy exact answers per kind; for recall and lookup kinds also ``<kind>_other``: the share of answers
+    that are another of the document's candidates (:func:`candidates`), so that picking one of them at random
+    (about 1 in 3) is told apart from finding the right one."""
     import torch
 
     model.eval()
     scores = {}
     for kind, maker in makers.items():
-        hits = 0
+        hits = others = 0
         for i in range(n):
-            prompt, want = split_prompt(kind, maker(random.Random(f"fcray-copy-probe:{i}")))
+            text = maker(random.Random(f"fcray-copy-probe:{i}"))
+            prompt, want = split_prompt(kind, text)
             ids = tokenizer(prompt, return_tensors="pt").input_ids
             with torch.no_grad():
                 out = model.generate(ids, max_new_tokens=48 if kind == "repeat" else 16, do_sample=False,
@@ -144,7 +163,11 @@ def copy_accuracy(model, tokenizer, makers: dict, n: int = 30) -> dict[str, floa
             got = tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
             got = got[: len(want)] if kind == "repeat" else got.split("\n")[0]
             hits += got.strip() == want.strip()
+            if kind == "recall" or kind.startswith("lookup"):
+                others += got.strip() != want.strip() and got.strip() in candidates(kind, text)
         scores[kind] = hits / n
+        if kind == "recall" or kind.startswith("lookup"):
+            scores[f"{kind}_other"] = others / n
     model.train()
     return scores
 
@@ -158,6 +181,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--shape", default="{}", help="JSON TinyModelConfig overrides (hidden_size, ...)")
     parser.add_argument("--out", default="/tmp/fcray-probe/copy")
+    parser.add_argument("--docs", type=int, default=30, help="documents per probe kind at each measurement")
     parser.add_argument("--save", default="", help="folder to save the pretrained model in (for probe_sft_recipe)")
     args = parser.parse_args()
 
@@ -199,7 +223,7 @@ def main() -> None:
         if step % args.every == 0 or step == args.steps:
             line = {"name": args.name, "mix": dict(corpus.KINDS), "lr": args.lr, "step": step,
                     "tokens": step * tokens_per_step, "loss": round(sum(window) / len(window), 3),
-                    "seconds": round(time.time() - started), **copy_accuracy(model, tokenizer, makers),
+                    "seconds": round(time.time() - started), **copy_accuracy(model, tokenizer, makers, args.docs),
                     **copy_gain(model, tokenizer)}
             window.clear()
             print(json.dumps(line), flush=True)
