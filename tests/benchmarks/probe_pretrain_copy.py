@@ -153,6 +153,7 @@ def copy_accuracy(model, tokenizer, makers: dict, n: int = 30) -> dict[str, floa
     scores = {}
     for kind, maker in makers.items():
         hits = others = 0
+        has_candidates = kind == "recall" or kind.startswith("lookup")
         for i in range(n):
             text = maker(random.Random(f"fcray-copy-probe:{i}"))
             prompt, want = split_prompt(kind, text)
@@ -161,12 +162,12 @@ def copy_accuracy(model, tokenizer, makers: dict, n: int = 30) -> dict[str, floa
                 out = model.generate(ids, max_new_tokens=48 if kind == "repeat" else 16, do_sample=False,
                                      pad_token_id=tokenizer.pad_token_id)
             got = tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
-            got = got[: len(want)] if kind == "repeat" else got.split("\n")[0]
-            hits += got.strip() == want.strip()
-            if kind == "recall" or kind.startswith("lookup"):
-                others += got.strip() != want.strip() and got.strip() in candidates(kind, text)
+            got = (got[: len(want)] if kind == "repeat" else got.split("\n")[0]).strip()
+            hits += got == want.strip()
+            if has_candidates:
+                others += got != want.strip() and got in candidates(kind, text)
         scores[kind] = hits / n
-        if kind == "recall" or kind.startswith("lookup"):
+        if has_candidates:
             scores[f"{kind}_other"] = others / n
     model.train()
     return scores
