@@ -16,6 +16,8 @@ tokens, AdamW, cosine), on a mixture of fcray's corpus kinds (``fcray.synth.corp
 * ``lookup``: "Services: - <made-up name>: <description> ... Request: ... Handled by: " -> the made-up name
   of the entry whose (training) tool handles the request; ``lookup_held_out`` the same with a held-out tool
   (never in the corpus) as the request's; ``lookup_none`` a request whose tool is not listed -> "none of them".
+  For recall and lookup kinds ``<kind>_other`` is the share of answers that are another of the document's
+  entries (copied, from the wrong place); ``--docs N`` sets the documents per kind (30).
 
 and, teacher-forced, the token accuracy on the first and the repeated list of random text codes
 (``tf_first`` / ``tf_second``) and on the repeats of random-token copy rows (``tokens_repeated``, as
