@@ -43,11 +43,15 @@ SERVE = {
 }
 
 
-def histogram_totals(texts: list[str], engine_prefix: str, model: str | None = None) -> Totals:
+def histogram_totals(texts: list[str], engine_prefix: str, model: str | None = None,
+                     application: str | None = None) -> Totals:
     """Sum and count of every histogram of :data:`ENGINE` (names prefixed ``engine_prefix``: ``ray_vllm_``
     or ``vllm:``) and :data:`SERVE`, and of fcray's stage counters (per stage), in Prometheus texts ``texts``,
     added over series; the deployment
-    processing latency per ``deployment`` label. Engine series of other models are left out.
+    processing latency per ``deployment`` label. Engine series of other models are left out, and so are
+    Serve's and fcray's series of other Serve applications (``application`` label) when ``application`` is
+    given: apps deleted earlier leave series that Ray's agents keep exporting for a while, then drop, which
+    would move a cell's sums by another app's requests.
 
     >>> text = ('vllm:time_to_first_token_seconds_sum{model_name="m"} 2.0\\n'
     ...         'vllm:time_to_first_token_seconds_count{model_name="m"} 8\\n'
@@ -56,6 +60,12 @@ def histogram_totals(texts: list[str], engine_prefix: str, model: str | None = N
     ...         'ray_serve_deployment_processing_latency_ms_count{deployment="Ingress"} 3\\n')
     >>> sorted(histogram_totals([text], "vllm:", "m").items())
     [(('engine_ttft', ''), (2.0, 8.0)), (('processing', 'Ingress'), (0.03, 3.0))]
+    >>> stages = ('ray_fcray_serve_stage_seconds_total{application="a",stage="server_first"} 0.5\\n'
+    ...           'ray_fcray_serve_stage_requests_total{application="a",stage="server_first"} 2\\n'
+    ...           'ray_fcray_serve_stage_seconds_total{application="old",stage="server_first"} 9.0\\n'
+    ...           'ray_fcray_serve_stage_requests_total{application="old",stage="server_first"} 3\\n')
+    >>> histogram_totals([stages], "ray_vllm_", application="a")
+    {('server_first', ''): (0.5, 2.0)}
     """
     from prometheus_client.parser import text_string_to_metric_families
 
@@ -65,6 +75,8 @@ def histogram_totals(texts: list[str], engine_prefix: str, model: str | None = N
     for text in texts:
         for family in text_string_to_metric_families(text):
             for sample in family.samples:
+                if application is not None and sample.labels.get("application", application) != application:
+                    continue
                 # fcray's own stage counters (fcray.serve.timing): exact seconds and requests per stage
                 counter = sample.name.removeprefix("ray_").removesuffix("_total")
                 if counter in (STAGE_SECONDS, STAGE_REQUESTS) and "stage" in sample.labels:
@@ -121,13 +133,13 @@ class Breakdown:
     before the first request; a cell's means are :meth:`columns` of the snapshots around it."""
 
     def __init__(self, read: Callable[[], list[str]], engine_prefix: str, model: str | None = None,
-                 settle_s: float = 60.0, quiet_s: float = 1.0) -> None:
-        self.read, self.engine_prefix, self.model = read, engine_prefix, model
+                 settle_s: float = 60.0, quiet_s: float = 1.0, application: str | None = None) -> None:
+        self.read, self.engine_prefix, self.model, self.application = read, engine_prefix, model, application
         self.settle_s, self.quiet_s = settle_s, quiet_s
         self.base: Totals = {}
 
     def snapshot(self) -> Totals:
-        return histogram_totals(self.read(), self.engine_prefix, self.model)
+        return histogram_totals(self.read(), self.engine_prefix, self.model, self.application)
 
     @staticmethod
     def _count(totals: Totals, figure: str) -> float:

@@ -132,7 +132,7 @@ def measure_on_cluster(config: FcrayConfig, model_source: str, bench, dashboard:
                   name=OVERHEAD_APP, route_prefix=f"/{OVERHEAD_APP}", blocking=False)
         wait_running(OVERHEAD_APP)
         url = f"http://127.0.0.1:{config.serve.port}/{OVERHEAD_APP}/v1"
-        split = Breakdown(ray_metrics_texts(dashboard), "ray_vllm_", OVERHEAD_APP)
+        split = Breakdown(ray_metrics_texts(dashboard), "ray_vllm_", OVERHEAD_APP, application=OVERHEAD_APP)
         (served,) = run_matrix(url, OVERHEAD_APP, bench, log=quiet, api_key=api_key, breakdown=split)
     finally:
         serve.delete(OVERHEAD_APP)
