@@ -186,6 +186,8 @@ def main() -> None:
     parser.add_argument("--out", default="/tmp/fcray-probe/copy")
     parser.add_argument("--docs", type=int, default=30, help="documents per probe kind at each measurement")
     parser.add_argument("--save", default="", help="folder to save the pretrained model in (for probe_sft_recipe)")
+    parser.add_argument("--init", default="", help="a folder saved by --save to go on training (its tokenizer "
+                        "too; --shape then sets only the schedule, and its seed the corpus' documents)")
     args = parser.parse_args()
 
     import dataclasses
@@ -206,7 +208,7 @@ def main() -> None:
         corpus.KINDS.clear()
         corpus.KINDS.update(json.loads(args.mix))
     shape = TinyModelConfig(**{**json.loads(args.shape), "pretrain_tokens": 0})
-    folder = ensure_tiny_model(shape)  # random init, fcray's tokenizer
+    folder = args.init or ensure_tiny_model(shape)  # a saved base, or random init with fcray's tokenizer
     tokenizer = AutoTokenizer.from_pretrained(folder)
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
     makers = {"extract": corpus.extract, "recall": corpus.recall, "repeat": repeat,
