@@ -107,14 +107,62 @@ def copy_gain(model, tokenizer, n: int = 40) -> dict[str, float]:
         first += hit[start_a:start_a + len(a) - 1].mean().item()
         second += hit[start_b:len(ids) - 1].mean().item()
     # the same on random-token copy sequences (fcray.model.pretrain.copy_rows: a 32-token span repeated)
-    from fcray.model.pretrain import COPY_REPEATS, COPY_SPAN, copy_rows, ordinary_ids
+    from fcray.model.pretrain import COPY_REPEATS, COPY_SPAN, ordinary_ids
 
+    copy_rows = REPLACED.get("copy_rows") or __import__("fcray.model.pretrain").model.pretrain.copy_rows
     ids = copy_rows(ordinary_ids(tokenizer), 8, COPY_REPEATS * COPY_SPAN, torch.Generator().manual_seed(12345))
     with torch.no_grad():
         hit = (model(ids).logits.argmax(-1)[:, :-1] == ids[:, 1:]).float()
     model.train()
     return {"tf_first": round(first / n, 3), "tf_second": round(second / n, 3),
             "tokens_repeated": round(hit[:, COPY_SPAN:].mean().item(), 3)}
+
+
+KV_PAIRS, KV_QUERIES, KV_GAP = 16, 24, 2
+REPLACED: dict = {}  # fcray's functions that --rows replaced, for the probes that still measure them
+
+
+def key_value_rows(ordinary, rows: int, length: int, generator):
+    """Random-token associative recall, in place of ``copy_rows`` (``--rows key_value``): sections of
+    KV_PAIRS ``key value`` pairs (distinct keys), then KV_QUERIES queries ``key <gap> value`` with KV_GAP fixed
+    tokens between a key and its value. Predicting a query's value needs what recall in text needs: carry the
+    key over the gap, find it among the pairs, copy the token after it (an induction head alone copies what
+    follows the gap's last token, which every query shares)."""
+    import torch
+
+    section = 2 * KV_PAIRS + KV_QUERIES * (KV_GAP + 2)
+    count = -(-length // section)
+    gap = ordinary[:KV_GAP]  # fixed tokens, the same in every query
+    out = []
+    for _ in range(rows * count):
+        chosen = ordinary[torch.randperm(len(ordinary), generator=generator)[:2 * KV_PAIRS]]
+        keys, values = chosen[:KV_PAIRS], chosen[KV_PAIRS:]
+        asked = torch.randint(KV_PAIRS, (KV_QUERIES,), generator=generator)
+        queries = torch.cat([keys[asked, None], gap.expand(KV_QUERIES, KV_GAP), values[asked, None]], dim=1)
+        out.append(torch.cat([torch.stack([keys, values], dim=1).flatten(), queries.flatten()]))
+    return torch.stack(out).reshape(rows, count * section)[:, :length]
+
+
+def key_value_accuracy(model, tokenizer) -> dict[str, float]:
+    """Teacher-forced accuracy on the values of :func:`key_value_rows`' queries (chance: 1 in KV_PAIRS if the
+    model only knows a value is one of the section's)."""
+    import torch
+
+    from fcray.model.pretrain import ordinary_ids
+
+    ids = key_value_rows(ordinary_ids(tokenizer), 4, 512, torch.Generator().manual_seed(54321))
+    section = 2 * KV_PAIRS + KV_QUERIES * (KV_GAP + 2)
+    model.eval()
+    with torch.no_grad():
+        pred = model(ids).logits.argmax(-1)
+    model.train()
+    hits = total = 0
+    for start in range(0, ids.shape[1] - section + 1, section):
+        for q in range(KV_QUERIES):
+            at = start + 2 * KV_PAIRS + q * (KV_GAP + 2) + KV_GAP + 1  # the value's position
+            hits += (pred[:, at - 1] == ids[:, at]).sum().item()
+            total += ids.shape[0]
+    return {"kv_values": round(hits / total, 3)}
 
 
 def split_prompt(kind: str, text: str) -> tuple[str, str]:
@@ -131,30 +179,31 @@ def split_prompt(kind: str, text: str) -> tuple[str, str]:
 
 
 def candidates(kind: str, text: str) -> set[str]:
-    """The answers a ``recall`` or ``lookup*`` document offers: its record's values, or its directory's names
-    and "none of them". A wrong answer among them was copied from the document, only from the wrong place."""
+    """The answers a ``recall`` or ``lookup*`` document offers: its record's values, or its directory's names.
+    A wrong answer among them was copied from the document, only from the wrong place."""
     head = text.split("\nQ: ")[0] if kind == "recall" else text.split("\nRequest: ")[0]
     body = head.split("\n", 1)[1] if "\n" in head else ""
     if body.startswith("{") or body.startswith("["):
         parsed = json.loads(body)
         if kind == "recall":
             return {str(v) for v in parsed.values()}
-        return {entry["name"] for entry in parsed} | {"none of them"}
+        return {entry["name"] for entry in parsed}
     if kind == "recall":
         return {line.partition(": ")[2] for line in body.split("\n")}
-    return {line[2:].partition(": ")[0] for line in body.split("\n")} | {"none of them"}
+    return {line[2:].partition(": ")[0] for line in body.split("\n")}
 
 
 def copy_accuracy(model, tokenizer, makers: dict, n: int = 30) -> dict[str, float]:
     """Greedy exact answers per kind; for recall and lookup kinds also ``<kind>_other``: the share of answers
     that are another of the document's candidates (:func:`candidates`), so that picking one of them at random
-    (about 1 in 3) is told apart from finding the right one."""
+    (about 1 in 3) is told apart from finding the right one; for lookup kinds ``<kind>_said_none``: the share
+    answered "none of them" (wrongly, but where the document lists the request's tool)."""
     import torch
 
     model.eval()
     scores = {}
     for kind, maker in makers.items():
-        hits = others = 0
+        hits = others = said_none = 0
         has_candidates = kind == "recall" or kind.startswith("lookup")
         for i in range(n):
             text = maker(random.Random(f"fcray-copy-probe:{i}"))
@@ -168,9 +217,12 @@ def copy_accuracy(model, tokenizer, makers: dict, n: int = 30) -> dict[str, floa
             hits += got == want.strip()
             if has_candidates:
                 others += got != want.strip() and got in candidates(kind, text)
+                said_none += got != want.strip() and got == "none of them"
         scores[kind] = hits / n
         if has_candidates:
             scores[f"{kind}_other"] = others / n
+        if kind.startswith("lookup") and kind != "lookup_none":
+            scores[f"{kind}_said_none"] = said_none / n
     model.train()
     return scores
 
@@ -186,6 +238,8 @@ def main() -> None:
     parser.add_argument("--out", default="/tmp/fcray-probe/copy")
     parser.add_argument("--docs", type=int, default=30, help="documents per probe kind at each measurement")
     parser.add_argument("--save", default="", help="folder to save the pretrained model in (for probe_sft_recipe)")
+    parser.add_argument("--rows", default="copy", choices=("copy", "key_value"),
+                        help="what model.tiny.pretrain_copy_rows' rows hold: fcray's copy rows, or key_value_rows")
     parser.add_argument("--init", default="", help="a folder saved by --save to go on training (its tokenizer "
                         "too; --shape then sets only the schedule, and its seed the corpus' documents)")
     args = parser.parse_args()
@@ -203,6 +257,11 @@ def main() -> None:
     from fcray.synth import corpus
 
     corpus.MAKERS["repeat"] = repeat
+    if args.rows == "key_value":
+        import fcray.model.pretrain
+
+        REPLACED["copy_rows"] = fcray.model.pretrain.copy_rows
+        fcray.model.pretrain.copy_rows = key_value_rows
     corpus.MAKERS["codes"] = codes
     if json.loads(args.mix):
         corpus.KINDS.clear()
@@ -229,7 +288,7 @@ def main() -> None:
             line = {"name": args.name, "mix": dict(corpus.KINDS), "lr": args.lr, "step": step,
                     "tokens": step * tokens_per_step, "loss": round(sum(window) / len(window), 3),
                     "seconds": round(time.time() - started), **copy_accuracy(model, tokenizer, makers, args.docs),
-                    **copy_gain(model, tokenizer)}
+                    **copy_gain(model, tokenizer), **key_value_accuracy(model, tokenizer)}
             window.clear()
             print(json.dumps(line), flush=True)
             log.write(json.dumps(line) + "\n")
