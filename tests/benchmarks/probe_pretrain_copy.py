@@ -17,11 +17,16 @@ tokens, AdamW, cosine), on a mixture of fcray's corpus kinds (``fcray.synth.corp
   of the entry whose (training) tool handles the request; ``lookup_held_out`` the same with a held-out tool
   (never in the corpus) as the request's; ``lookup_none`` a request whose tool is not listed -> "none of them".
   For recall and lookup kinds ``<kind>_other`` is the share of answers that are another of the document's
-  entries (copied, from the wrong place); ``--docs N`` sets the documents per kind (30).
+  entries (copied, from the wrong place), and for lookups of a listed tool ``<kind>_said_none`` the share
+  answered "none of them"; ``--docs N`` sets the documents per kind (30).
 
 and, teacher-forced, the token accuracy on the first and the repeated list of random text codes
 (``tf_first`` / ``tf_second``) and on the repeats of random-token copy rows (``tokens_repeated``, as
 ``model.tiny.pretrain_copy_rows`` trains them; ``--shape '{"pretrain_copy_rows": 4}'`` turns them on).
+
+``--rows key_value`` puts random-token associative-recall rows (:func:`key_value_rows`) where the copy rows
+go, and ``kv_values`` is the teacher-forced accuracy on their answers. ``--init DIR`` goes on training a base
+saved by ``--save``.
 
 Prints one JSON line per measurement and writes them to ``<out>/<name>.jsonl``; ``--save DIR`` keeps the
 pretrained model for ``probe_sft_recipe.py --set model.name_or_path=DIR``.
