@@ -112,9 +112,10 @@ def copy_gain(model, tokenizer, n: int = 40) -> dict[str, float]:
         first += hit[start_a:start_a + len(a) - 1].mean().item()
         second += hit[start_b:len(ids) - 1].mean().item()
     # the same on random-token copy sequences (fcray.model.pretrain.copy_rows: a 32-token span repeated)
+    import fcray.model.pretrain as fcray_pretrain
     from fcray.model.pretrain import COPY_REPEATS, COPY_SPAN, ordinary_ids
 
-    copy_rows = REPLACED.get("copy_rows") or __import__("fcray.model.pretrain").model.pretrain.copy_rows
+    copy_rows = REPLACED.get("copy_rows", fcray_pretrain.copy_rows)
     ids = copy_rows(ordinary_ids(tokenizer), 8, COPY_REPEATS * COPY_SPAN, torch.Generator().manual_seed(12345))
     with torch.no_grad():
         hit = (model(ids).logits.argmax(-1)[:, :-1] == ids[:, 1:]).float()
@@ -124,6 +125,7 @@ def copy_gain(model, tokenizer, n: int = 40) -> dict[str, float]:
 
 
 KV_PAIRS, KV_QUERIES, KV_GAP = 16, 24, 2
+KV_SECTION = 2 * KV_PAIRS + KV_QUERIES * (KV_GAP + 2)  # tokens of one section: the pairs, then the queries
 REPLACED: dict = {}  # fcray's functions that --rows replaced, for the probes that still measure them
 
 
@@ -135,8 +137,7 @@ def key_value_rows(ordinary, rows: int, length: int, generator):
     follows the gap's last token, which every query shares)."""
     import torch
 
-    section = 2 * KV_PAIRS + KV_QUERIES * (KV_GAP + 2)
-    count = -(-length // section)
+    count = -(-length // KV_SECTION)
     gap = ordinary[:KV_GAP]  # fixed tokens, the same in every query
     out = []
     for _ in range(rows * count):
@@ -145,7 +146,7 @@ def key_value_rows(ordinary, rows: int, length: int, generator):
         asked = torch.randint(KV_PAIRS, (KV_QUERIES,), generator=generator)
         queries = torch.cat([keys[asked, None], gap.expand(KV_QUERIES, KV_GAP), values[asked, None]], dim=1)
         out.append(torch.cat([torch.stack([keys, values], dim=1).flatten(), queries.flatten()]))
-    return torch.stack(out).reshape(rows, count * section)[:, :length]
+    return torch.stack(out).reshape(rows, count * KV_SECTION)[:, :length]
 
 
 def key_value_accuracy(model, tokenizer) -> dict[str, float]:
@@ -156,13 +157,12 @@ def key_value_accuracy(model, tokenizer) -> dict[str, float]:
     from fcray.model.pretrain import ordinary_ids
 
     ids = key_value_rows(ordinary_ids(tokenizer), 4, 512, torch.Generator().manual_seed(54321))
-    section = 2 * KV_PAIRS + KV_QUERIES * (KV_GAP + 2)
     model.eval()
     with torch.no_grad():
         pred = model(ids).logits.argmax(-1)
     model.train()
     hits = total = 0
-    for start in range(0, ids.shape[1] - section + 1, section):
+    for start in range(0, ids.shape[1] - KV_SECTION + 1, KV_SECTION):
         for q in range(KV_QUERIES):
             at = start + 2 * KV_PAIRS + q * (KV_GAP + 2) + KV_GAP + 1  # the value's position
             hits += (pred[:, at - 1] == ids[:, at]).sum().item()
@@ -262,12 +262,12 @@ def main() -> None:
     from fcray.synth import corpus
 
     corpus.MAKERS["repeat"] = repeat
-    if args.rows == "key_value":
+    corpus.MAKERS["codes"] = codes
+    if args.rows == "key_value":  # fcray's loop calls pretrain.copy_rows: it gets these rows instead
         import fcray.model.pretrain
 
         REPLACED["copy_rows"] = fcray.model.pretrain.copy_rows
         fcray.model.pretrain.copy_rows = key_value_rows
-    corpus.MAKERS["codes"] = codes
     if json.loads(args.mix):
         corpus.KINDS.clear()
         corpus.KINDS.update(json.loads(args.mix))
